@@ -1,0 +1,47 @@
+# Every target creates or refreshes the environment in .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo dev test lint format bench bench-small clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create the environment in .venv (dev extras included)
+
+demo: $(STAMP) ## start the sandbox API, materialize both assets into DuckDB, print what loaded
+	$(BIN)/python -m support_assets.demo
+
+dev: $(STAMP) ## start the sandbox API and the Dagster UI on http://127.0.0.1:3000
+	$(BIN)/python -m support_assets.demo --ui
+
+test: $(STAMP) ## lint, then the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: $(STAMP) ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## ruff fix and format
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP) ## sandbox speed at 100k tickets + 500k comments
+	$(BIN)/python benchmarks/bench_sandbox.py
+
+bench-small: $(STAMP) ## the same at a small scale, for a quick check
+	$(BIN)/python benchmarks/bench_sandbox.py --small
+
+clean: ## remove the environment and local data
+	rm -rf $(VENV) data .pytest_cache .ruff_cache

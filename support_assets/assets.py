@@ -1,0 +1,157 @@
+"""The `support_tickets` and `ticket_comments` assets, through dagster-dlt."""
+
+import datetime as dt
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+from dagster_dlt.translator import DltResourceTranslatorData
+from dlt.common.pipeline import LoadInfo
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
+
+from support_assets.pipeline import run_working_dir, support_pipeline
+from support_assets.resources import SupportApiResource
+from support_assets.settings import Settings
+from support_assets.source import DESCRIPTIONS, Connection, LoadWindow, support_source
+
+GROUP = "support"
+POOL = "support_api"
+
+
+class SupportTranslator(DagsterDltTranslator):
+    """Asset key = dlt resource name, no upstream stubs, one group."""
+
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
+        """Name the assets after their tables; the API is not an asset of ours."""
+        spec = super().get_asset_spec(data)
+        return spec.replace_attributes(
+            key=dg.AssetKey(data.resource.name),
+            deps=[],
+            group_name=GROUP,
+            description=DESCRIPTIONS.get(data.resource.name, spec.description),
+        )
+
+
+def definition_pipeline_dir() -> Path:
+    """Where the load-time pipeline object lives; it never runs, so a temp dir will do."""
+    return Path(tempfile.gettempdir()) / "support_assets" / "definitions"
+
+
+def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
+    """The two dlt resources as one multi-asset, each run with its own working dir."""
+
+    @dlt_assets(
+        dlt_source=support_source(),
+        dlt_pipeline=support_pipeline(settings, definition_pipeline_dir()),
+        name="support_api_assets",
+        dagster_dlt_translator=SupportTranslator(),
+        pool=POOL,
+    )
+    def support_api_assets(
+        context: dg.AssetExecutionContext,
+        dlt: DagsterDltResource,
+        support_api: SupportApiResource,
+    ) -> Iterator[Any]:
+        """Tickets and comments from the Support API, merged on id."""
+        window = LoadWindow(start=_midnight(settings))
+        connection = support_api.connect(
+            settings.api, settings.retry, settings.token_refresh_margin
+        )
+        working_dir = run_working_dir(settings, context.run.run_id)
+        pipeline = support_pipeline(settings, working_dir)
+        started = time.monotonic()
+        results = list(
+            dlt.run(
+                context=context,
+                dlt_source=support_source(connection, window),
+                dlt_pipeline=pipeline,
+                dagster_dlt_translator=SupportTranslator(),
+                schema_contract=_contract(settings),
+            )
+        )
+        elapsed = time.monotonic() - started
+        load_info: LoadInfo | None = (
+            pipeline.last_trace.last_load_info if pipeline.last_trace else None
+        )
+        changes = schema_changes(load_info)
+        for table, columns in changes.items():
+            variants = [c for c in columns if "__v_" in c]
+            if variants:
+                context.log.warning(
+                    f"{table}: a field changed type; new values go to {variants} and the "
+                    "original column keeps the older values (dlt variant columns). Set "
+                    "SUPPORT_SCHEMA_CONTRACT=freeze to stop such loads instead."
+                )
+        for result in results:
+            name = result.asset_key.path[-1]
+            yield result._replace(
+                metadata={
+                    **(result.metadata or {}),
+                    **run_metadata(connection, name, elapsed),
+                    "dagster/row_count": dg.MetadataValue.int(_row_count(pipeline, name)),
+                    "schema_changes": dg.MetadataValue.json(
+                        {t: c for t, c in changes.items() if t.startswith(name)}
+                    ),
+                }
+            )
+        shutil.rmtree(working_dir, ignore_errors=True)
+
+    return support_api_assets
+
+
+def _midnight(settings: Settings) -> dt.datetime:
+    return dt.datetime.combine(settings.start_date, dt.time(), tzinfo=dt.UTC)
+
+
+def _contract(settings: Settings) -> Mapping[str, str]:
+    if settings.schema_contract == "freeze":
+        return {"tables": "evolve", "columns": "freeze", "data_type": "freeze"}
+    return {"tables": "evolve", "columns": "evolve", "data_type": "evolve"}
+
+
+def schema_changes(load_info: LoadInfo | None) -> dict[str, list[str]]:
+    """Columns this load added, by table: what the UI shows when the API's shape moved."""
+    changes: dict[str, list[str]] = {}
+    if load_info is None:
+        return changes
+    for package in load_info.load_packages:
+        for table, schema in (package.schema_update or {}).items():
+            if table.startswith("_dlt"):
+                continue
+            changes.setdefault(table, []).extend(sorted(schema.get("columns", {})))
+    return changes
+
+
+def run_metadata(connection: Connection, resource: str, elapsed: float) -> dict[str, Any]:
+    """The HTTP telemetry of the run, as numbers the UI can plot."""
+    t = connection.telemetry
+    records = t.records[resource]
+    return {
+        "http_requests": t.requests,
+        "pages": t.pages[resource],
+        "records_fetched": records,
+        "retries": t.retries,
+        "rate_limited_429": t.rate_limited,
+        "retry_after_wait_s": round(t.retry_after_wait_s, 3),
+        "token_grants": t.token_grants,
+        "token_recoveries": t.token_recoveries,
+        "duration_s": round(elapsed, 3),
+        "records_per_s": round(records / elapsed, 1) if elapsed > 0 else 0.0,
+        **{f"retries_{cause}": n for cause, n in sorted(t.retries_by_status.items())},
+    }
+
+
+def _row_count(pipeline: Any, table: str) -> int:
+    try:
+        with pipeline.sql_client() as client:
+            rows = client.execute_sql(
+                f"select count(*) from {client.make_qualified_table_name(table)}"
+            )
+    except DatabaseUndefinedRelation:  # a first run that loaded nothing has no table yet
+        return 0
+    return int(rows[0][0]) if rows else 0

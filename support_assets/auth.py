@@ -1,0 +1,141 @@
+"""OAuth2 client credentials on top of dlt's own helper, hardened for long runs.
+
+dlt's `OAuth2ClientCredentials` fetches a token and renews it only once it has expired; a
+token revoked or cut short by the server mid-run, or a token response without
+`access_token` (dlt would send `Bearer None`), fails the run. This subclass renews early
+(a safety margin), can be told a token was rejected, and turns every failure into a
+message that names the token URL and never the secret.
+"""
+
+import copy
+import threading
+import time
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+import requests
+from dlt.common.configuration.specs.base_configuration import configspec
+from dlt.sources.helpers.rest_client.auth import OAuth2ClientCredentials
+
+from support_assets.http import SupportApiError, Telemetry
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+class CredentialsRejected(SupportApiError):
+    """The token endpoint refused the client id or secret."""
+
+
+def require_safe_url(url: str, setting: str) -> str:
+    """Refuse plain-HTTP URLs off loopback before any credential is sent."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{setting}={url!r} is not an http(s) URL")
+    host = parts.hostname
+    if parts.scheme != "https" and host not in LOOPBACK_HOSTS and not host.startswith("127."):
+        raise ValueError(
+            f"{setting}={url!r} uses http:// off loopback: credentials and tokens would cross "
+            "the network in clear text. Use https://."
+        )
+    return url.rstrip("/")
+
+
+@configspec
+class SupportOAuth2(OAuth2ClientCredentials):
+    """Client-credentials token shared by every request of a run, renewed before it ends."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        # dlt deep-copies the rest_api configuration to mask secrets in the copy before
+        # validating it: give it a shallow copy, so the live object keeps its credentials.
+        return copy.copy(self)
+
+    refresh_margin: float = 60.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._lock = threading.Lock()
+        self._expires_at = 0.0
+        self.telemetry: Telemetry | None = None
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Attach the shared token, fetching or renewing it first if needed."""
+        request.headers["Authorization"] = self.bearer()
+        return request
+
+    def bearer(self) -> str:
+        """The header value for the next request; one thread fetches, the others wait."""
+        with self._lock:
+            if self.access_token is None or self.is_token_expired():
+                self.obtain_token()
+            return f"Bearer {self.access_token}"
+
+    def invalidate(self, rejected: str) -> None:
+        """Drop the token the server rejected, unless another thread already replaced it."""
+        with self._lock:
+            if rejected == f"Bearer {self.access_token}":
+                self.access_token = None
+
+    def is_token_expired(self) -> bool:
+        """Renew early: a page fetched just before expiry must not be the one that fails."""
+        return time.monotonic() >= self._expires_at
+
+    def obtain_token(self) -> None:
+        """Fetch a token with HTTP Basic client authentication (RFC 6749 section 2.3.1)."""
+        url = self.access_token_url
+        try:
+            response = self.session.post(
+                url,
+                data={"grant_type": "client_credentials", **self.access_token_request_data},
+                auth=(str(self.client_id), str(self.client_secret)),
+                headers={"Accept": "application/json"},
+            )
+        except SupportApiError as exc:
+            raise SupportApiError(f"could not get a token from {url}: {exc}") from None
+        except requests.RequestException as exc:
+            raise SupportApiError(
+                f"could not reach the token URL {url} ({type(exc).__name__}). Check "
+                "SUPPORT_API_TOKEN_URL / SUPPORT_API_BASE_URL and the network."
+            ) from None
+        if response.status_code in (400, 401, 403):
+            raise CredentialsRejected(
+                f"credentials rejected by {url} (HTTP {response.status_code}, "
+                f"{_oauth_error(response)}). Check SUPPORT_API_CLIENT_ID and "
+                "SUPPORT_API_CLIENT_SECRET."
+            )
+        if response.status_code != 200:
+            raise SupportApiError(f"token request to {url} failed with HTTP {response.status_code}")
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = None
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise SupportApiError(
+                f"the token response from {url} has no access_token; is "
+                "SUPPORT_API_TOKEN_URL the OAuth2 token endpoint?"
+            )
+        self.access_token = token
+        lifetime = self.parse_expiration_in_seconds(body)
+        self._expires_at = time.monotonic() + max(0.0, lifetime - self._margin(lifetime))
+        if self.telemetry is not None:
+            self.telemetry.count_token_grant()
+
+    def _margin(self, lifetime: float) -> float:
+        # Never let the margin eat a short-lived token whole: keep at least half of it.
+        return min(self.refresh_margin, lifetime / 2)
+
+    def parse_expiration_in_seconds(self, response_json: Any) -> int:
+        """`expires_in`, or dlt's default when the server leaves it out or sends junk."""
+        try:
+            return int(response_json.get("expires_in", self.default_token_expiration))
+        except (TypeError, ValueError):
+            return self.default_token_expiration
+
+
+def _oauth_error(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return "no error code"
+    error = body.get("error") if isinstance(body, dict) else None
+    return str(error) if error else "no error code"

@@ -1,0 +1,30 @@
+"""The code location: the one place that builds `dg.Definitions`."""
+
+import dagster as dg
+from dagster_dlt import DagsterDltResource
+
+from support_assets.assets import build_support_assets
+from support_assets.resources import SupportApiResource
+from support_assets.settings import Settings
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """Wire the assets to their resources; secrets stay `EnvVar`s until a run starts."""
+    return dg.Definitions(
+        assets=[build_support_assets(settings)],
+        resources={
+            "dlt": DagsterDltResource(),
+            "support_api": SupportApiResource(
+                base_url=dg.EnvVar("SUPPORT_API_BASE_URL"),
+                client_id=dg.EnvVar("SUPPORT_API_CLIENT_ID"),
+                client_secret=dg.EnvVar("SUPPORT_API_CLIENT_SECRET"),
+                token_url=settings.token_url,
+            ),
+        },
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Read the settings when the code location loads, not when the module is imported."""
+    return build_definitions(Settings.from_env())

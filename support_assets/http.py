@@ -1,0 +1,271 @@
+"""The HTTP session every request of a run goes through: retries, token refresh, telemetry.
+
+dlt's own retrying session clamps a long `Retry-After` to its maximum delay (retrying
+early) and has no hook for counting what it did, so the seed's policy is rebuilt here on
+the same library dlt uses (tenacity) and handed to dlt's REST client as its session.
+"""
+
+import email.utils
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, Protocol, Self
+
+import requests
+import tenacity
+from requests.exceptions import ChunkedEncodingError, ConnectionError, Timeout
+
+from support_assets.settings import RetryPolicy
+
+RETRY_EXCEPTIONS = (ConnectionError, Timeout, ChunkedEncodingError)
+
+
+class SupportApiError(RuntimeError):
+    """The Support API did something the run cannot recover from; the message says what."""
+
+
+class RetryAfterTooLong(SupportApiError):
+    """The server asked to wait longer than the policy allows, so retrying would be early."""
+
+
+class TokenRefresher(Protocol):
+    """What the session needs from the OAuth helper to survive revoked tokens."""
+
+    def bearer(self) -> str:
+        """The `Authorization` header value, refreshing the token first when it is old."""
+        ...
+
+    def invalidate(self, rejected: str) -> None:
+        """Forget the token the server just rejected (unless another thread replaced it)."""
+        ...
+
+
+class Telemetry:
+    """What the HTTP layer did during one run: the numbers on-call engineers plot.
+
+    Thread-safe because dlt may extract both resources at once.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        # dlt deep-copies its rest_api configuration; one run shares this object.
+        return self
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.responses_by_status: Counter[int] = Counter()
+        self.retries_by_status: Counter[str] = Counter()
+        self.rate_limited = 0
+        self.retry_after_wait_s = 0.0
+        self.backoff_wait_s = 0.0
+        self.token_grants = 0
+        self.token_recoveries = 0
+        self.pages: Counter[str] = Counter()
+        self.records: Counter[str] = Counter()
+
+    def count_response(self, status: int) -> None:
+        """A response arrived, whatever its status."""
+        with self._lock:
+            self.requests += 1
+            self.responses_by_status[status] += 1
+            if status == 429:
+                self.rate_limited += 1
+
+    def count_error(self) -> None:
+        """An attempt ended without a response (connection error, timeout)."""
+        with self._lock:
+            self.requests += 1
+
+    def count_retry(self, cause: str, waited: float, retry_after: bool) -> None:
+        """A retry is about to wait `waited` seconds."""
+        with self._lock:
+            self.retries_by_status[cause] += 1
+            if retry_after:
+                self.retry_after_wait_s += waited
+            else:
+                self.backoff_wait_s += waited
+
+    def count_token_grant(self) -> None:
+        """The token endpoint issued a token."""
+        with self._lock:
+            self.token_grants += 1
+
+    def count_token_recovery(self) -> None:
+        """A request met a rejected token and was repeated with a new one."""
+        with self._lock:
+            self.token_recoveries += 1
+
+    def count_page(self, resource: str, records: int) -> None:
+        """A data page passed the page checks."""
+        with self._lock:
+            self.pages[resource] += 1
+            self.records[resource] += records
+
+    @property
+    def retries(self) -> int:
+        """All retries, whatever their cause."""
+        return sum(self.retries_by_status.values())
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait: delta-seconds or an HTTP-date (RFC 9110)."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if re.fullmatch(r"\d+", value):
+        return float(value)
+    parsed = email.utils.parsedate_tz(value)
+    if parsed is None:
+        return None
+    return max(0.0, email.utils.mktime_tz(parsed) - (time.time() if now is None else now))
+
+
+def describe(request: requests.PreparedRequest) -> str:
+    """`GET /v1/tickets?offset=300&limit=100`: what an error message should point at."""
+    url = requests.utils.urlparse(request.url or "")
+    query = f"?{url.query}" if url.query else ""
+    return f"{request.method} {url.path}{query}"
+
+
+class RetryingSession(requests.Session):
+    """A `requests.Session` that applies the retry policy and recovers from revoked tokens.
+
+    Retrying happens around each attempt's `send`, below dlt's REST client, so a retried
+    page is invisible to pagination: dlt sees one response per page.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        # dlt deep-copies its rest_api configuration; one run shares this object.
+        return self
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        telemetry: Telemetry,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__()
+        self.policy = policy
+        self.telemetry = telemetry
+        self.tokens: TokenRefresher | None = None
+        self._sleep = sleep
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        """Send with the policy's retries; hooks run on the final response only."""
+        kwargs.setdefault("timeout", self.policy.request_timeout)
+        hooks = request.hooks
+        # Response hooks (dlt's raise-for-status, our page checks) must see the final answer,
+        # not each retried attempt.
+        request.hooks = {"response": []}
+        try:
+            response = self._send_with_retries(request, **kwargs)
+        finally:
+            request.hooks = hooks
+        return requests.hooks.dispatch_hook("response", hooks, response, **kwargs)
+
+    def _send_with_retries(
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
+        policy = self.policy
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(policy.max_attempts),
+            retry=tenacity.retry_if_exception_type(RETRY_EXCEPTIONS)
+            | tenacity.retry_if_result(lambda r: r.status_code in policy.statuses),
+            wait=self._wait,
+            before_sleep=self._count_retry,
+            sleep=self._sleep,
+            retry_error_callback=self._give_up,
+        )
+        return retrying(self._attempt, request, **kwargs)
+
+    def _give_up(self, state: tenacity.RetryCallState) -> requests.Response:
+        """Say what failed, how often and where, once the attempts are spent."""
+        assert state.outcome is not None
+        attempts = f"{state.attempt_number} attempt{'s' if state.attempt_number > 1 else ''}"
+        request = state.args[0]
+        if state.outcome.failed:
+            exc = state.outcome.exception()
+            raise SupportApiError(
+                f"{type(exc).__name__} after {attempts} on {describe(request)}: {exc}. "
+                "Check that the API is reachable (SUPPORT_API_BASE_URL) and run again."
+            ) from exc
+        response = state.outcome.result()
+        raise SupportApiError(
+            f"HTTP {response.status_code} after {attempts} on {describe(request)}: the API "
+            "kept failing; nothing from this run was loaded. Run again later."
+        )
+
+    def _attempt(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        bearer = self._refresh_header(request)
+        try:
+            response = super().send(request, **kwargs)
+        except RETRY_EXCEPTIONS:
+            self.telemetry.count_error()
+            raise
+        self.telemetry.count_response(response.status_code)
+        if response.status_code == 401 and bearer is not None and self.tokens is not None:
+            # A revoked or early-expired token: fetch a new one once and repeat the request.
+            self.tokens.invalidate(bearer)
+            self.telemetry.count_token_recovery()
+            self._refresh_header(request)
+            response.close()
+            response = super().send(request, **kwargs)
+            self.telemetry.count_response(response.status_code)
+            if response.status_code == 401:
+                raise SupportApiError(
+                    f"{describe(request)} rejected a freshly issued token (HTTP 401): the "
+                    "credentials are valid but this client may not read the API. Check the "
+                    "client's permissions at the vendor."
+                )
+        return response
+
+    def _refresh_header(self, request: requests.PreparedRequest) -> str | None:
+        """Put a current token on a request that carries one; returns the header sent."""
+        current = request.headers.get("Authorization")
+        if self.tokens is None or current is None or not current.startswith("Bearer "):
+            return None
+        request.headers["Authorization"] = self.tokens.bearer()
+        return request.headers["Authorization"]
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        """Exponential backoff, but never earlier than `Retry-After` says."""
+        backoff = self.policy.backoff(state.attempt_number)
+        response = _response_of(state)
+        asked = parse_retry_after(response.headers.get("Retry-After")) if response else None
+        if asked is None:
+            return backoff
+        if asked > self.policy.max_wait:
+            assert response is not None
+            raise RetryAfterTooLong(
+                f"{describe(response.request)} answered {response.status_code} with "
+                f"Retry-After {asked:.0f}s, longer than the maximum wait of "
+                f"{self.policy.max_wait:.0f}s (SUPPORT_MAX_RETRY_WAIT): not retrying early. "
+                "Run again later or raise SUPPORT_MAX_RETRY_WAIT."
+            )
+        # Retry-After: 0 still backs off, so a busy server cannot make us burn every attempt.
+        return max(asked, backoff)
+
+    def _count_retry(self, state: tenacity.RetryCallState) -> None:
+        response = _response_of(state)
+        waited = state.next_action.sleep if state.next_action else 0.0
+        if response is not None:
+            cause = str(response.status_code)
+            retry_after = response.headers.get("Retry-After") is not None
+            response.close()
+        else:
+            exc = state.outcome.exception() if state.outcome else None
+            cause = type(exc).__name__ if exc else "error"
+            retry_after = False
+        self.telemetry.count_retry(cause, waited, retry_after)
+
+
+def _response_of(state: tenacity.RetryCallState) -> requests.Response | None:
+    if state.outcome is None or state.outcome.failed:
+        return None
+    result = state.outcome.result()
+    return result if isinstance(result, requests.Response) else None

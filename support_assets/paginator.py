@@ -1,0 +1,314 @@
+"""Offset pagination over live data that loses no record, and the page checks behind it.
+
+Offset pages over data that changes while a run reads it are not a snapshot: a record
+updated mid-run moves to the end of the order and everything behind it shifts one place
+forward, so a plain offset client skips a record per update. `WindowedOffsetPaginator`
+makes every read checkable instead:
+
+- the run reads a bounded time window, `[updated_since, updated_before)`, with the upper
+  bound fixed when the run starts, so the set of records it must return is well defined;
+- a window whose `total` is larger than `window_pages` pages is split into time slices
+  first, so a re-read never costs more than a bounded number of pages;
+- after a slice's last page, its `total` must not have moved and the distinct ids read must
+  equal it; otherwise the slice is read again (records read twice are merged, the newest
+  `updated_at` winning), up to `max_rereads` times, after which the run fails and the
+  incremental cursor stays where it was.
+
+A record updated during the run gets an `updated_at` past the window's upper bound, so it
+leaves the window and the next incremental run, which starts at this run's cursor, loads
+its new version.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Self
+from urllib.parse import parse_qsl, urlsplit
+
+import orjson
+import requests
+from dlt.common import logger
+from dlt.sources.helpers.rest_client.paginators import OffsetPaginator
+
+from support_assets.http import SupportApiError, Telemetry, describe
+
+RFC3339 = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class MalformedPage(SupportApiError):
+    """A 200 response that is not the page the contract describes."""
+
+
+class IncompleteWindow(SupportApiError):
+    """The API's `total` and what the run read disagree even after re-reading."""
+
+
+class RecordsWithoutId(SupportApiError):
+    """Records without a primary key: they cannot be merged, so nothing is loaded."""
+
+
+def format_ts(value: dt.datetime) -> str:
+    """RFC 3339 in UTC with a `Z`, the form the contract sends and accepts."""
+    return value.astimezone(dt.UTC).strftime(RFC3339)
+
+
+def parse_ts(value: str) -> dt.datetime:
+    """Parse an RFC 3339 timestamp; naive values are taken as UTC."""
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+class PageCheck:
+    """Response hook: parse each page once, and refuse pages that are not pages.
+
+    dlt would parse the body twice (records, then `total`), turn a non-JSON body into a
+    bare `JSONDecodeError` and a missing data key into an empty page, ending the resource
+    green with partial data. Here the parsed body is cached on the response and anything
+    off fails the run with the URL, offset, status and content type — never the body,
+    which may hold customers' personal data.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        # dlt deep-copies its rest_api configuration; one run shares this object.
+        return self
+
+    def __init__(
+        self,
+        resource: str,
+        data_selector: str,
+        primary_key: str,
+        offset_param: str,
+        telemetry: Telemetry,
+    ) -> None:
+        self.resource = resource
+        self.data_selector = data_selector
+        self.primary_key = primary_key
+        self.offset_param = offset_param
+        self.telemetry = telemetry
+        self.missing_ids = 0
+        self.window_missing = 0
+        self.missing_id_offsets: list[int] = []
+
+    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """Check and cache one final (post-retry) response."""
+        if response.status_code >= 300:
+            return  # dlt's raise-for-status hook, next in line, reports it
+        request = response.request
+        content_type = response.headers.get("Content-Type", "no content type")
+        where = (
+            f"{self.resource}: {describe(request)} answered HTTP {response.status_code} "
+            f"({content_type})"
+        )
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise MalformedPage(
+                f"{where} with a body that is not JSON. Nothing from this run was loaded and "
+                "the cursor did not move; run again, and if it persists check the base URL."
+            ) from None
+        records = body.get(self.data_selector) if isinstance(body, dict) else None
+        if not isinstance(records, list):
+            keys = sorted(body)[:10] if isinstance(body, dict) else type(body).__name__
+            raise MalformedPage(
+                f"{where} without a list at data selector {self.data_selector!r} (keys: "
+                f"{keys}). Nothing from this run was loaded and the cursor did not move; "
+                "check the selector setting for this resource."
+            )
+        keep = [r for r in records if isinstance(r, dict) and r.get(self.primary_key) is not None]
+        if len(keep) != len(records):
+            offset = _query_int(request, self.offset_param)
+            self.window_missing += len(records) - len(keep)
+            if len(self.missing_id_offsets) < 5 and offset not in self.missing_id_offsets:
+                self.missing_id_offsets.append(offset)
+            body[self.data_selector] = keep
+        self.telemetry.count_page(self.resource, len(records))
+        # Every later reader (dlt's data selector, the paginator's total) gets this parse.
+        response.json = lambda **_: body  # type: ignore[method-assign]
+
+    def raise_for_rejects(self) -> None:
+        """Fail the resource if any record lacked its primary key; none of them is written."""
+        if self.missing_ids:
+            raise RecordsWithoutId(
+                f"{self.resource}: {self.missing_ids} record(s) without {self.primary_key!r} "
+                f"(pages at offsets {self.missing_id_offsets}). They cannot be merged, so "
+                "nothing from this run was loaded and the cursor did not move; ask the vendor "
+                "or fix the primary key setting."
+            )
+
+
+def _query_int(request: requests.PreparedRequest, name: str) -> int:
+    query = dict(parse_qsl(urlsplit(request.url or "").query))
+    try:
+        return int(query.get(name, 0))
+    except ValueError:
+        return 0
+
+
+class WindowedOffsetPaginator(OffsetPaginator):
+    """Offset pages inside checked time slices; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        limit: int,
+        offset_param: str,
+        limit_param: str,
+        total_path: str | None,
+        since_param: str,
+        before_param: str,
+        primary_key: str,
+        upper_bound: Callable[[], dt.datetime],
+        check: PageCheck,
+        window_pages: int = 50,
+        max_rereads: int = 3,
+    ) -> None:
+        super().__init__(
+            limit=limit,
+            offset_param=offset_param,
+            limit_param=limit_param,
+            total_path=total_path,
+            stop_after_empty_page=True,
+        )
+        self.since_param = since_param
+        self.before_param = before_param
+        self.primary_key = primary_key
+        self.upper_bound = upper_bound
+        self.check = check
+        self.window_pages = window_pages
+        self.max_rereads = max_rereads
+        self.windows: list[tuple[dt.datetime | None, dt.datetime]] = []
+        self.rereads = 0
+        self.splits = 0
+        self._reset_window()
+
+    # --- dlt's paginator protocol -------------------------------------------------------
+
+    def init_request(self, request: requests.Request) -> None:  # type: ignore[override]
+        """Plan the run's window from the incremental start and the run's upper bound."""
+        params = request.params if isinstance(request.params, dict) else {}
+        since = params.get(self.since_param)
+        before = params.get(self.before_param)
+        lower = parse_ts(str(since)) if since else None
+        upper = parse_ts(str(before)) if before else self.upper_bound()
+        self.windows = [(lower, upper)] if lower is None or lower < upper else []
+        self._reset_window()
+        self._has_next_page = bool(self.windows)
+        if not self.windows:
+            # An empty window: still ask once (page 0) so the run proves the API answers.
+            self.windows = [(lower, upper)]
+        self._apply(request)
+
+    def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
+        """Advance within the slice, or close it: check it, re-read it, split it, or go on."""
+        data = data if data is not None else []
+        total = self._total(response)
+        if self.current_value == self.initial_value and self._first_total is None:
+            self._first_total = total
+            if total is not None and self._must_split(total):
+                data.clear()  # these records belong to the slices read next
+                self._split()
+                return
+        if total is not None:
+            self._last_total = total
+        for record in data:
+            self._ids.add(record.get(self.primary_key))
+        self.current_value += self.limit
+        exhausted = not data or len(data) < self.limit
+        if total is not None:
+            exhausted = exhausted or self.current_value >= total
+        if exhausted:
+            self._close_window()
+
+    def update_request(self, request: requests.Request) -> None:  # type: ignore[override]
+        """Send the current slice's bounds and offset."""
+        self._apply(request)
+
+    # --- slices -------------------------------------------------------------------------
+
+    def _apply(self, request: requests.Request) -> None:
+        if not self.windows:
+            return  # the last slice is closed; dlt asks for no further page
+        if not isinstance(request.params, dict):
+            request.params = {}
+        lower, upper = self.windows[0]
+        if lower is not None:
+            request.params[self.since_param] = format_ts(lower)
+        request.params[self.before_param] = format_ts(upper)
+        request.params[self.param_name] = self.current_value
+        request.params[self.limit_param] = self.limit
+
+    def _reset_window(self) -> None:
+        self.current_value = self.initial_value
+        self._first_total: int | None = None
+        self._last_total: int | None = None
+        self._ids: set[Any] = set()
+        self.check.window_missing = 0
+
+    def _total(self, response: requests.Response) -> int | None:
+        if self.total_path is None:
+            return None
+        body = response.json()
+        total = body.get(str(self.total_path)) if isinstance(body, dict) else None
+        if total is None and isinstance(body, dict):
+            from dlt.common import jsonpath
+
+            found = jsonpath.find_values(self.total_path, body)
+            total = found[0] if found else None
+        if isinstance(total, int) and not isinstance(total, bool):
+            return total
+        raise MalformedPage(
+            f"{self.check.resource}: {describe(response.request)} has no integer total at "
+            f"{self.total_path!r}. Set SUPPORT_TOTAL_PATH to where the vendor puts it, or to "
+            "an empty value if it sends none (completeness checks are then impossible)."
+        )
+
+    def _must_split(self, total: int) -> bool:
+        lower, upper = self.windows[0]
+        if total <= self.window_pages * self.limit or lower is None:
+            return False
+        return (upper - lower) >= dt.timedelta(seconds=2)
+
+    def _split(self) -> None:
+        lower, upper = self.windows.pop(0)
+        assert lower is not None and self._first_total is not None
+        parts = min(64, -(-self._first_total // (self.window_pages * self.limit)))
+        step = (upper - lower) / max(2, parts)
+        edges = [lower + step * i for i in range(max(2, parts))]
+        edges = sorted({e.replace(microsecond=0) for e in edges} | {lower})
+        slices = list(zip(edges, [*edges[1:], upper], strict=True))
+        self.windows[:0] = [s for s in slices if s[0] < s[1]]
+        self.splits += 1
+        self._reset_window()
+        self._has_next_page = True
+
+    def _close_window(self) -> None:
+        first, last = self._first_total, self._last_total
+        # Records refused for a missing id count as read: they are reported, not re-read.
+        read = len(self._ids) + self.check.window_missing
+        consistent = first is None or (first == last and read == last)
+        if not consistent:
+            self.rereads += 1
+            if self.rereads > self.max_rereads:
+                lower, upper = self.windows[0]
+                raise IncompleteWindow(
+                    f"{self.check.resource}: the window {_fmt(lower)} .. {_fmt(upper)} "
+                    f"changed under every one of {self.max_rereads + 1} reads (total "
+                    f"{first} -> {last}, {len(self._ids)} distinct ids read). Nothing from "
+                    "this run was loaded and the cursor did not move; run again."
+                )
+            logger.info(
+                f"{self.check.resource}: window {_fmt(self.windows[0][0])} .. "
+                f"{_fmt(self.windows[0][1])} changed while read (total {first} -> {last}, "
+                f"{len(self._ids)} ids); reading it again"
+            )
+            self._reset_window()
+            return
+        self.check.missing_ids += self.check.window_missing
+        self.windows.pop(0)
+        self._reset_window()
+        if not self.windows:
+            self._has_next_page = False
+            self.check.raise_for_rejects()
+
+
+def _fmt(value: dt.datetime | None) -> str:
+    return "start" if value is None else format_ts(value)

@@ -1,0 +1,195 @@
+"""The API's names and the project's defaults, in one place.
+
+Every name a vendor may spell differently (paths, data selectors, query parameters, the
+cursor field) lives here with the reference contract's value as default, so pointing the
+code location at a real vendor is a matter of environment variables, not code.
+
+Nothing here reads the environment at import time: `Settings.from_env()` is called when the
+code location loads (inside `@dg.definitions`) or by a test with its own mapping.
+"""
+
+import dataclasses
+import datetime as dt
+import os
+from collections.abc import Mapping
+from typing import Any
+
+# Defaults of the reference Support API contract.
+TICKETS_RESOURCE = "support_tickets"
+COMMENTS_RESOURCE = "ticket_comments"
+RETRY_STATUSES: tuple[int, ...] = (429, 500, 502, 503, 504)
+
+
+class SettingsError(ValueError):
+    """A setting has a value the project cannot use; the message names the variable."""
+
+
+@dataclasses.dataclass(frozen=True)
+class EndpointNames:
+    """How one collection is spelled by the vendor."""
+
+    path: str
+    data_selector: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ApiNames:
+    """The vendor's names for everything the source sends or reads."""
+
+    tickets: EndpointNames = EndpointNames("/v1/tickets", "tickets")
+    comments: EndpointNames = EndpointNames("/v1/ticket_comments", "comments")
+    offset_param: str = "offset"
+    limit_param: str = "limit"
+    page_size: int = 100
+    # None: the vendor sends no total; pagination then stops at the first short page.
+    total_path: str | None = "total"
+    primary_key: str = "id"
+    cursor_field: str = "updated_at"
+    since_param: str = "updated_since"
+    before_param: str = "updated_before"
+    token_path: str = "/oauth/token"
+
+    def endpoint(self, resource: str) -> EndpointNames:
+        """The vendor names of one of the two resources, by dlt resource name."""
+        return {TICKETS_RESOURCE: self.tickets, COMMENTS_RESOURCE: self.comments}[resource]
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    """The seed's retry policy: 3 retries of 429/5xx with exponential backoff, factor 2."""
+
+    statuses: tuple[int, ...] = RETRY_STATUSES
+    max_retries: int = 3
+    backoff_factor: float = 2.0
+    # A Retry-After longer than this fails the run instead of retrying early.
+    max_wait: float = 300.0
+    request_timeout: float = 60.0
+
+    @property
+    def max_attempts(self) -> int:
+        """Attempts per request: the first one plus the retries (dlt counts attempts)."""
+        return self.max_retries + 1
+
+    def backoff(self, retry_number: int) -> float:
+        """Seconds before retry number `retry_number` (1-based) when the server says nothing."""
+        return min(self.max_wait, self.backoff_factor * 2 ** (retry_number - 1))
+
+
+DEFAULT_API = ApiNames()
+DEFAULT_RETRY = RetryPolicy()
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything the code location reads from `SUPPORT_*` environment variables."""
+
+    api: ApiNames = ApiNames()
+    retry: RetryPolicy = RetryPolicy()
+    token_url: str = ""
+    token_refresh_margin: float = 60.0
+    destination: str = "duckdb"
+    duckdb_path: str = "data/warehouse.duckdb"
+    dataset: str = "support"
+    dlt_dir: str = "data/dlt"
+    pipeline_name: str = "support_desk"
+    schema_contract: str = "evolve"
+    start_date: dt.date = dt.date(2024, 1, 1)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Read every `SUPPORT_*` setting; unset ones keep the contract's defaults."""
+        env = os.environ if environ is None else environ
+        base = cls()
+        get = _Reader(env)
+        api = ApiNames(
+            tickets=EndpointNames(
+                get.str("SUPPORT_TICKETS_PATH", base.api.tickets.path),
+                get.str("SUPPORT_TICKETS_SELECTOR", base.api.tickets.data_selector),
+            ),
+            comments=EndpointNames(
+                get.str("SUPPORT_COMMENTS_PATH", base.api.comments.path),
+                get.str("SUPPORT_COMMENTS_SELECTOR", base.api.comments.data_selector),
+            ),
+            offset_param=get.str("SUPPORT_OFFSET_PARAM", base.api.offset_param),
+            limit_param=get.str("SUPPORT_LIMIT_PARAM", base.api.limit_param),
+            page_size=get.int("SUPPORT_PAGE_SIZE", base.api.page_size, minimum=1),
+            total_path=get.str("SUPPORT_TOTAL_PATH", base.api.total_path or "") or None,
+            primary_key=get.str("SUPPORT_PRIMARY_KEY", base.api.primary_key),
+            cursor_field=get.str("SUPPORT_CURSOR_FIELD", base.api.cursor_field),
+            since_param=get.str("SUPPORT_SINCE_PARAM", base.api.since_param),
+            before_param=get.str("SUPPORT_BEFORE_PARAM", base.api.before_param),
+            token_path=get.str("SUPPORT_TOKEN_PATH", base.api.token_path),
+        )
+        retry = RetryPolicy(
+            statuses=get.ints("SUPPORT_RETRY_STATUSES", base.retry.statuses),
+            max_retries=get.int("SUPPORT_MAX_RETRIES", base.retry.max_retries, minimum=0),
+            backoff_factor=get.float("SUPPORT_BACKOFF_FACTOR", base.retry.backoff_factor),
+            max_wait=get.float("SUPPORT_MAX_RETRY_WAIT", base.retry.max_wait),
+            request_timeout=get.float("SUPPORT_REQUEST_TIMEOUT", base.retry.request_timeout),
+        )
+        contract = get.str("SUPPORT_SCHEMA_CONTRACT", base.schema_contract)
+        if contract not in ("evolve", "freeze"):
+            raise SettingsError(
+                f"SUPPORT_SCHEMA_CONTRACT={contract!r}: use 'evolve' (new fields become "
+                "columns) or 'freeze' (a schema change fails the load)"
+            )
+        return cls(
+            api=api,
+            retry=retry,
+            token_url=get.str("SUPPORT_API_TOKEN_URL", base.token_url),
+            token_refresh_margin=get.float("SUPPORT_TOKEN_REFRESH_MARGIN", 60.0),
+            destination=get.str("SUPPORT_DESTINATION", base.destination),
+            duckdb_path=get.str("SUPPORT_DUCKDB_PATH", base.duckdb_path),
+            dataset=get.str("SUPPORT_DATASET", base.dataset),
+            dlt_dir=get.str("SUPPORT_DLT_DIR", base.dlt_dir),
+            pipeline_name=get.str("SUPPORT_PIPELINE_NAME", base.pipeline_name),
+            schema_contract=contract,
+            start_date=get.date("SUPPORT_START_DATE", base.start_date),
+        )
+
+
+class _Reader:
+    """Typed reads of environment variables whose errors name the variable."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def _raw(self, name: str) -> str | None:
+        value = self.env.get(name)
+        return None if value is None or value.strip() == "" else value.strip()
+
+    def str(self, name: str, default: str) -> str:
+        raw = self._raw(name)
+        return default if raw is None else raw
+
+    def _parse(self, name: str, default: Any, parse: Any, what: str) -> Any:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        try:
+            return parse(raw)
+        except ValueError:
+            raise SettingsError(f"{name}={raw!r} is not {what}") from None
+
+    def int(self, name: str, default: int, minimum: int | None = None) -> int:
+        value = self._parse(name, default, int, "a whole number")
+        if minimum is not None and value < minimum:
+            raise SettingsError(f"{name}={value} must be at least {minimum}")
+        return value
+
+    def float(self, name: str, default: float) -> float:
+        value = self._parse(name, default, float, "a number of seconds")
+        if value < 0:
+            raise SettingsError(f"{name}={value} must not be negative")
+        return value
+
+    def ints(self, name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+        return self._parse(
+            name,
+            default,
+            lambda raw: tuple(int(part) for part in raw.split(",") if part.strip()),
+            "a comma-separated list of HTTP status codes",
+        )
+
+    def date(self, name: str, default: dt.date) -> dt.date:
+        return self._parse(name, default, dt.date.fromisoformat, "a date like 2024-01-01")

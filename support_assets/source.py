@@ -1,0 +1,240 @@
+"""The dlt source: the seed's `rest_api` configuration, translated onto dlt's mechanisms.
+
+The seed describes the API in a spelling dlt 1.31 rejects (`"type": "oauth2"` with a
+`token_url`, an endpoint `error_handler`, an offset paginator whose default `total_path`
+raises on APIs without a total). `seed_config()` keeps that spelling, because it is what
+users read and edit; `to_dlt_config()` maps each key onto what dlt really does: our OAuth2
+helper, the retrying session, and the windowed offset paginator.
+
+The source is built twice on purpose: once without credentials when the code location
+loads (it only names the assets) and once per run with the connection and the load window.
+"""
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Mapping
+from copy import deepcopy
+from typing import Any
+
+import dlt
+from dlt.extract.resource import DltResource
+from dlt.sources.rest_api import rest_api_resources
+
+from support_assets.http import RetryingSession, Telemetry
+from support_assets.paginator import PageCheck, WindowedOffsetPaginator, format_ts
+from support_assets.settings import (
+    COMMENTS_RESOURCE,
+    DEFAULT_API,
+    DEFAULT_RETRY,
+    TICKETS_RESOURCE,
+    ApiNames,
+    RetryPolicy,
+)
+
+SOURCE_NAME = "support_desk"
+DESCRIPTIONS = {
+    TICKETS_RESOURCE: "Support tickets from the Support API, merged on id.",
+    COMMENTS_RESOURCE: "Ticket comments from the Support API, merged on id.",
+}
+
+
+# The contract's fields with their types, declared so that a field the API has sent only as
+# null so far still exists as a column, and so a field that later changes type is visible
+# as a variant column next to a stable one.
+_TIMESTAMP = {"data_type": "timestamp", "nullable": True}
+CONTRACT_COLUMNS: dict[str, dict[str, dict[str, Any]]] = {
+    TICKETS_RESOURCE: {
+        "subject": {"data_type": "text"},
+        "description": {"data_type": "text"},
+        "status": {"data_type": "text"},
+        "priority": {"data_type": "text"},
+        "requester_id": {"data_type": "bigint"},
+        "assignee_id": {"data_type": "bigint"},
+        "created_at": _TIMESTAMP,
+    },
+    COMMENTS_RESOURCE: {
+        "ticket_id": {"data_type": "bigint"},
+        "author_id": {"data_type": "bigint"},
+        "body": {"data_type": "text"},
+        "public": {"data_type": "bool"},
+        "created_at": _TIMESTAMP,
+    },
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadWindow:
+    """Which records a run reads, by `updated_at`.
+
+    `end` None is the incremental refresh: from the stored cursor (or `start` on the first
+    run) up to the moment the run starts, and the cursor moves. With `end` set it is a
+    partition or backfill: exactly `[start, end)`, and the cursor stays.
+    """
+
+    start: dt.datetime
+    end: dt.datetime | None = None
+
+
+@dataclasses.dataclass
+class Connection:
+    """Everything a run needs to talk to the API, built by `SupportApiResource`."""
+
+    base_url: str
+    auth: Any
+    session: RetryingSession
+    telemetry: Telemetry
+    api: ApiNames
+    window_pages: int = 50
+    max_rereads: int = 3
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+
+
+def seed_config(api: ApiNames = DEFAULT_API, retry: RetryPolicy = DEFAULT_RETRY) -> dict[str, Any]:
+    """The seed's `rest_api` configuration, in the seed's own spelling."""
+    return {
+        "client": {
+            "base_url": "{base_url}",
+            "auth": {
+                "type": "oauth2",
+                "token_url": "{token_url}",
+                "client_id": "{client_id}",
+                "client_secret": "{client_secret}",
+            },
+            "paginator": {
+                "type": "offset",
+                "limit": api.page_size,
+                "offset_param": api.offset_param,
+                "limit_param": api.limit_param,
+                "total_path": api.total_path,
+            },
+        },
+        "resource_defaults": {
+            "primary_key": api.primary_key,
+            "write_disposition": "merge",
+            "endpoint": {
+                "error_handler": {
+                    "retry_statuses": list(retry.statuses),
+                    "max_retries": retry.max_retries,
+                    "backoff_factor": retry.backoff_factor,
+                },
+            },
+        },
+        "resources": [
+            {
+                "name": name,
+                "endpoint": {
+                    "path": api.endpoint(name).path,
+                    "data_selector": api.endpoint(name).data_selector,
+                },
+            }
+            for name in (TICKETS_RESOURCE, COMMENTS_RESOURCE)
+        ],
+    }
+
+
+def retry_policy_of(seed: Mapping[str, Any], default: RetryPolicy) -> RetryPolicy:
+    """The seed's `error_handler`, as the retrying session's policy."""
+    handler = seed.get("resource_defaults", {}).get("endpoint", {}).get("error_handler") or {}
+    return dataclasses.replace(
+        default,
+        statuses=tuple(handler.get("retry_statuses", default.statuses)),
+        max_retries=int(handler.get("max_retries", default.max_retries)),
+        backoff_factor=float(handler.get("backoff_factor", default.backoff_factor)),
+    )
+
+
+def to_dlt_config(
+    seed: Mapping[str, Any],
+    connection: Connection | None,
+    window: LoadWindow | None,
+) -> dict[str, Any]:
+    """Translate the seed's spelling into a configuration dlt's `rest_api` accepts.
+
+    Without a connection (definition time) the result has no auth and points nowhere: it
+    only names the resources and their hints.
+    """
+    seed = deepcopy(dict(seed))
+    client = seed.pop("client")
+    defaults = seed.pop("resource_defaults", {})
+    endpoint_defaults = dict(defaults.pop("endpoint", {}))
+    endpoint_defaults.pop("error_handler", None)  # the session's retry policy, not a dlt key
+    paging = client.get("paginator", {})
+    api = connection.api if connection else DEFAULT_API
+    cursor = api.cursor_field
+
+    resources = []
+    for resource in seed.pop("resources"):
+        endpoint = {**endpoint_defaults, **resource.get("endpoint", {})}
+        name = resource["name"]
+        entry: dict[str, Any] = {
+            **defaults,
+            **{k: v for k, v in resource.items() if k != "endpoint"},
+            # A record read twice in one run (before and after an update) must end up as its
+            # newer version: order duplicates by the cursor, newest first.
+            "columns": {
+                **CONTRACT_COLUMNS.get(name, {}),
+                cursor: {**_TIMESTAMP, "dedup_sort": "desc"},
+            },
+        }
+        if connection is not None:
+            check = PageCheck(
+                resource=name,
+                data_selector=endpoint["data_selector"],
+                primary_key=entry.get("primary_key", api.primary_key),
+                offset_param=paging.get("offset_param", api.offset_param),
+                telemetry=connection.telemetry,
+            )
+            endpoint["paginator"] = WindowedOffsetPaginator(
+                limit=int(paging.get("limit", api.page_size)),
+                offset_param=paging.get("offset_param", api.offset_param),
+                limit_param=paging.get("limit_param", api.limit_param),
+                total_path=paging.get("total_path", api.total_path),
+                since_param=api.since_param,
+                before_param=api.before_param,
+                primary_key=entry.get("primary_key", api.primary_key),
+                # The end of the run's start second: a record updated in that second, before
+                # or during the run, is inside the window (and moves within it, which the
+                # slice checks see); a later one is left to the next run.
+                upper_bound=lambda: connection.now().replace(microsecond=0)
+                + dt.timedelta(seconds=1),
+                check=check,
+                window_pages=connection.window_pages,
+                max_rereads=connection.max_rereads,
+            )
+            endpoint["response_actions"] = [check]
+        if window is not None:
+            endpoint["incremental"] = {
+                "start_param": api.since_param,
+                "end_param": api.before_param,
+                "cursor_path": cursor,
+                "initial_value": format_ts(window.start),
+                "end_value": format_ts(window.end) if window.end else None,
+                # dlt's boundary de-duplication would drop a record updated twice within the
+                # cursor's second; ties at the cursor are re-read and merged instead.
+                "primary_key": [],
+                "on_cursor_value_missing": "raise",
+            }
+        entry["endpoint"] = endpoint
+        resources.append(entry)
+
+    return {
+        "client": {
+            "base_url": connection.base_url if connection else "http://127.0.0.1",
+            **({"auth": connection.auth, "session": connection.session} if connection else {}),
+        },
+        "resources": resources,
+    }
+
+
+@dlt.source(name=SOURCE_NAME, max_table_nesting=1)
+def support_source(
+    connection: Connection | None = None,
+    window: LoadWindow | None = None,
+    seed: Mapping[str, Any] | None = None,
+) -> list[DltResource]:
+    """Support tickets and ticket comments from the Support API."""
+    api = connection.api if connection else DEFAULT_API
+    resources = rest_api_resources(to_dlt_config(seed or seed_config(api), connection, window))
+    for resource in resources:
+        resource.__doc__ = DESCRIPTIONS.get(resource.name)
+    return resources

@@ -1,0 +1,61 @@
+"""Shared fixtures: one sandbox API per session (reset per test), a DuckDB file per test."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support_assets.sandbox import SandboxServer
+from support_assets.settings import RetryPolicy, Settings
+from support_assets_tests.helpers import CLIENT_ID, CLIENT_SECRET, COMMENTS, SEED, TICKETS
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    with SandboxServer(
+        tickets=TICKETS,
+        comments=COMMENTS,
+        seed=SEED,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    ) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
+    """The session's sandbox with fresh data, no faults, no tokens and zeroed stats."""
+    sandbox_server.reset()
+    return sandbox_server
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own working dir, dlt home and no inherited SUPPORT_* settings."""
+    for name in list(os.environ):
+        if name.startswith(("SUPPORT_", "DESTINATION__", "DAGSTER_HOME")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt_home"))
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for a test run: fast backoff (Retry-After still honoured), files in tmp."""
+    return Settings(
+        retry=RetryPolicy(backoff_factor=0.01, max_wait=30.0, request_timeout=30.0),
+        duckdb_path=str(tmp_path / "warehouse.duckdb"),
+        dlt_dir=str(tmp_path / "dlt"),
+    )
+
+
+@pytest.fixture
+def api_env(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> SandboxServer:
+    """Point the code location's credentials at the sandbox."""
+    monkeypatch.setenv("SUPPORT_API_BASE_URL", sandbox.url)
+    monkeypatch.setenv("SUPPORT_API_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("SUPPORT_API_CLIENT_SECRET", CLIENT_SECRET)
+    return sandbox

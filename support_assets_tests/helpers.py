@@ -1,0 +1,89 @@
+"""Helpers the tests share: running the assets, reading the warehouse, the CLI."""
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+import pytest
+
+from support_assets.definitions import build_definitions
+from support_assets.settings import Settings
+
+CLIENT_ID = "test-client"
+# Looks like no real secret and is scanned for in everything a run leaves behind.
+CLIENT_SECRET = "canary-7f3a9c1e5b2d4"
+SEED = 7
+TICKETS = 250
+COMMENTS = 600
+
+
+def materialize(
+    settings: Settings, *, raise_on_error: bool = False, **kwargs: Any
+) -> dg.ExecuteInProcessResult:
+    """Materialize both assets through Dagster, as the UI's button does."""
+    defs = build_definitions(settings)
+    return dg.materialize(
+        [defs.get_assets_def("support_tickets")],
+        resources=defs.resources,
+        raise_on_error=raise_on_error,
+        **kwargs,
+    )
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The user-facing error of a failed run: the innermost cause's message."""
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            while error is not None and error.cause is not None:
+                error = error.cause
+            return error.message if error else ""
+    return ""
+
+
+def warehouse_rows(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
+    """Query the test's DuckDB file (read-only, so a later run can still write)."""
+    if not Path(settings.duckdb_path).exists():
+        return []
+    with duckdb.connect(settings.duckdb_path, read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def table_exists(settings: Settings, table: str) -> bool:
+    return bool(
+        warehouse_rows(
+            settings,
+            "select 1 from information_schema.tables "
+            f"where table_schema = '{settings.dataset}' and table_name = '{table}'",
+        )
+    )
+
+
+def with_retry(settings: Settings, **changes: Any) -> Settings:
+    return dataclasses.replace(settings, retry=dataclasses.replace(settings.retry, **changes))
+
+
+def venv_bin(name: str) -> str:
+    """A console script of the environment running the tests."""
+    candidate = Path(sys.executable).parent / name
+    found = str(candidate) if candidate.exists() else shutil.which(name)
+    assert found, f"{name} is not installed in the test environment"
+    return found
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def require_service(name: str, reason: str) -> None:
+    """Skip loudly on a laptop without the service; in CI a missing service is a failure."""
+    message = f"{name} is not available: {reason}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message} (CI must run this test)")
+    pytest.skip(f"SKIPPED LOUDLY: {message}")

@@ -1,0 +1,127 @@
+"""Both assets end to end: sandbox over HTTP, Dagster, a real DuckDB file."""
+
+import datetime as dt
+from typing import Any
+
+import dagster as dg
+
+from support_assets.sandbox import SandboxServer
+from support_assets.settings import Settings
+from support_assets_tests.helpers import COMMENTS, TICKETS, materialize, warehouse_rows
+
+
+def epoch(value: str) -> float:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def truth_rows(sandbox: SandboxServer, resource: str, text_field: str) -> set[tuple[Any, ...]]:
+    return {(r["id"], epoch(r["updated_at"]), r[text_field]) for r in sandbox.truth(resource)}
+
+
+def warehouse_set(settings: Settings, table: str, text_field: str) -> set[tuple[Any, ...]]:
+    rows = warehouse_rows(
+        settings, f"select id, epoch(updated_at), {text_field} from support.{table}"
+    )
+    return {(i, float(ts), text) for i, ts, text in rows}
+
+
+def materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]:
+    return {
+        event.asset_key.path[-1]: {
+            k: v.value for k, v in event.materialization.metadata.items()
+        }
+        for event in result.get_asset_materialization_events()
+    }
+
+
+def test_full_load_equals_the_api_truth_including_unicode_text(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    result = materialize(settings)
+
+    assert result.success
+    assert warehouse_set(settings, "support_tickets", "subject") == truth_rows(
+        api_env, "tickets", "subject"
+    )
+    assert warehouse_set(settings, "ticket_comments", "body") == truth_rows(
+        api_env, "comments", "body"
+    )
+    counts = warehouse_rows(
+        settings,
+        "select (select count(*) from support.support_tickets), "
+        "(select count(*) from support.ticket_comments)",
+    )
+    assert counts == [(TICKETS, COMMENTS)]
+
+
+def test_materializations_carry_row_counts_columns_and_http_telemetry(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    result = materialize(settings)
+
+    metadata = materializations(result)
+    assert set(metadata) == {"support_tickets", "ticket_comments"}
+    tickets = metadata["support_tickets"]
+    assert tickets["dagster/row_count"] == TICKETS
+    assert tickets["records_fetched"] == TICKETS
+    assert tickets["pages"] == -(-TICKETS // 100)
+    assert tickets["token_grants"] == 1
+    columns = {c.name for c in tickets["dagster/column_schema"].columns}
+    assert {"id", "subject", "priority", "assignee_id", "updated_at"} <= columns
+    assert metadata["ticket_comments"]["dagster/row_count"] == COMMENTS
+
+
+def test_second_run_after_mutations_merges_without_duplicates(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    assert materialize(settings).success
+    updated = api_env.update("tickets", 5)
+    created = api_env.create("tickets", 3)
+    comments = api_env.update("comments", 4)
+
+    result = materialize(settings)
+
+    assert result.success
+    assert warehouse_set(settings, "support_tickets", "subject") == truth_rows(
+        api_env, "tickets", "subject"
+    )
+    assert warehouse_set(settings, "ticket_comments", "body") == truth_rows(
+        api_env, "comments", "body"
+    )
+    duplicates = warehouse_rows(
+        settings,
+        "select count(*) - count(distinct id) from support.support_tickets",
+    )
+    assert duplicates == [(0,)]
+    assert len(set(updated) | set(created)) == 8 and len(comments) == 4
+
+
+def test_a_run_that_loads_zero_rows_succeeds(api_env: SandboxServer, settings: Settings) -> None:
+    assert materialize(settings).success
+
+    result = materialize(settings)
+
+    assert result.success
+    metadata = materializations(result)
+    assert metadata["support_tickets"]["dagster/row_count"] == TICKETS
+    assert metadata["ticket_comments"]["dagster/row_count"] == COMMENTS
+
+
+def test_asset_specs_have_plain_keys_group_kinds_and_no_upstream_stubs(
+    settings: Settings,
+) -> None:
+    from support_assets.definitions import build_definitions
+
+    defs = build_definitions(settings)
+    graph = defs.resolve_asset_graph()
+
+    assert {key.to_user_string() for key in graph.get_all_asset_keys()} == {
+        "support_tickets",
+        "ticket_comments",
+    }
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.group_name == "support"
+        assert node.parent_keys == set()
+        assert {"dlt", "duckdb"} <= set(node.kinds)
+        assert node.description and node.description.endswith("merged on id.")
