@@ -9,7 +9,7 @@ import email.utils
 import re
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any, Protocol, Self
 
@@ -62,6 +62,8 @@ class Telemetry:
         self.backoff_wait_s = 0.0
         self.token_grants = 0
         self.token_recoveries = 0
+        # The latest retries as (cause, Retry-After header or None, seconds waited).
+        self.recent_retries: deque[tuple[str, str | None, float]] = deque(maxlen=50)
         self.pages: Counter[str] = Counter()
         self.records: Counter[str] = Counter()
 
@@ -78,11 +80,12 @@ class Telemetry:
         with self._lock:
             self.requests += 1
 
-    def count_retry(self, cause: str, waited: float, retry_after: bool) -> None:
+    def count_retry(self, cause: str, waited: float, retry_after: str | None) -> None:
         """A retry is about to wait `waited` seconds."""
         with self._lock:
             self.retries_by_status[cause] += 1
-            if retry_after:
+            self.recent_retries.append((cause, retry_after, waited))
+            if retry_after is not None:
                 self.retry_after_wait_s += waited
             else:
                 self.backoff_wait_s += waited
@@ -236,7 +239,8 @@ class RetryingSession(requests.Session):
         """Exponential backoff, but never earlier than `Retry-After` says."""
         backoff = self.policy.backoff(state.attempt_number)
         response = _response_of(state)
-        asked = parse_retry_after(response.headers.get("Retry-After")) if response else None
+        header = response.headers.get("Retry-After") if response is not None else None
+        asked = parse_retry_after(header)
         if asked is None:
             return backoff
         if asked > self.policy.max_wait:
@@ -255,12 +259,12 @@ class RetryingSession(requests.Session):
         waited = state.next_action.sleep if state.next_action else 0.0
         if response is not None:
             cause = str(response.status_code)
-            retry_after = response.headers.get("Retry-After") is not None
+            retry_after = response.headers.get("Retry-After")
             response.close()
         else:
             exc = state.outcome.exception() if state.outcome else None
             cause = type(exc).__name__ if exc else "error"
-            retry_after = False
+            retry_after = None
         self.telemetry.count_retry(cause, waited, retry_after)
 
 

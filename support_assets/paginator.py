@@ -86,6 +86,7 @@ class PageCheck:
         self.telemetry = telemetry
         self.missing_ids = 0
         self.window_missing = 0
+        self.last_page_size = 0
         self.missing_id_offsets: list[int] = []
 
     def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -113,6 +114,7 @@ class PageCheck:
                 f"{keys}). Nothing from this run was loaded and the cursor did not move; "
                 "check the selector setting for this resource."
             )
+        self.last_page_size = len(records)
         keep = [r for r in records if isinstance(r, dict) and r.get(self.primary_key) is not None]
         if len(keep) != len(records):
             offset = _query_int(request, self.offset_param)
@@ -212,7 +214,8 @@ class WindowedOffsetPaginator(OffsetPaginator):
         for record in data:
             self._ids.add(record.get(self.primary_key))
         self.current_value += self.limit
-        exhausted = not data or len(data) < self.limit
+        # The page's size as served: records refused for a missing id still took a place.
+        exhausted = self.check.last_page_size < self.limit
         if total is not None:
             exhausted = exhausted or self.current_value >= total
         if exhausted:

@@ -50,6 +50,10 @@ CONTRACT_COLUMNS: dict[str, dict[str, dict[str, Any]]] = {
         "priority": {"data_type": "text"},
         "requester_id": {"data_type": "bigint"},
         "assignee_id": {"data_type": "bigint"},
+        # Per-tenant keys whose values mix strings, numbers and booleans by design: one JSON
+        # column keeps every value as sent, where flattening would scatter them over
+        # type-variant columns and grow the table with each new custom field.
+        "custom_fields": {"data_type": "json"},
         "created_at": _TIMESTAMP,
     },
     COMMENTS_RESOURCE: {
@@ -195,8 +199,9 @@ def to_dlt_config(
                 # The end of the run's start second: a record updated in that second, before
                 # or during the run, is inside the window (and moves within it, which the
                 # slice checks see); a later one is left to the next run.
-                upper_bound=lambda: connection.now().replace(microsecond=0)
-                + dt.timedelta(seconds=1),
+                upper_bound=lambda: (
+                    connection.now().replace(microsecond=0) + dt.timedelta(seconds=1)
+                ),
                 check=check,
                 window_pages=connection.window_pages,
                 max_rereads=connection.max_rereads,
