@@ -99,7 +99,8 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
                     ),
                 }
             )
-        shutil.rmtree(working_dir, ignore_errors=True)
+        if not settings.keep_run_files:
+            shutil.rmtree(working_dir, ignore_errors=True)
 
     return support_api_assets
 

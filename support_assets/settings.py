@@ -91,6 +91,8 @@ class Settings:
     duckdb_path: str = "data/warehouse.duckdb"
     dataset: str = "support"
     dlt_dir: str = "data/dlt"
+    # Keep a successful run's dlt working files (trace, extracted packages) for debugging.
+    keep_run_files: bool = False
     pipeline_name: str = "support_desk"
     schema_contract: str = "evolve"
     start_date: dt.date = dt.date(2024, 1, 1)
@@ -142,6 +144,7 @@ class Settings:
             duckdb_path=get.str("SUPPORT_DUCKDB_PATH", base.duckdb_path),
             dataset=get.str("SUPPORT_DATASET", base.dataset),
             dlt_dir=get.str("SUPPORT_DLT_DIR", base.dlt_dir),
+            keep_run_files=get.bool("SUPPORT_KEEP_RUN_FILES", base.keep_run_files),
             pipeline_name=get.str("SUPPORT_PIPELINE_NAME", base.pipeline_name),
             schema_contract=contract,
             start_date=get.date("SUPPORT_START_DATE", base.start_date),
@@ -182,6 +185,16 @@ class _Reader:
         if value < 0:
             raise SettingsError(f"{name}={value} must not be negative")
         return value
+
+    def bool(self, name: str, default: bool) -> bool:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{name}={raw!r} is not true or false")
 
     def ints(self, name: str, default: tuple[int, ...]) -> tuple[int, ...]:
         return self._parse(

@@ -27,9 +27,7 @@ def warehouse_set(settings: Settings, table: str, text_field: str) -> set[tuple[
 
 def materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]:
     return {
-        event.asset_key.path[-1]: {
-            k: v.value for k, v in event.materialization.metadata.items()
-        }
+        event.asset_key.path[-1]: {k: v.value for k, v in event.materialization.metadata.items()}
         for event in result.get_asset_materialization_events()
     }
 
