@@ -105,31 +105,31 @@ class Settings:
         get = _Reader(env)
         api = ApiNames(
             tickets=EndpointNames(
-                get.str("SUPPORT_TICKETS_PATH", base.api.tickets.path),
-                get.str("SUPPORT_TICKETS_SELECTOR", base.api.tickets.data_selector),
+                get.text("SUPPORT_TICKETS_PATH", base.api.tickets.path),
+                get.text("SUPPORT_TICKETS_SELECTOR", base.api.tickets.data_selector),
             ),
             comments=EndpointNames(
-                get.str("SUPPORT_COMMENTS_PATH", base.api.comments.path),
-                get.str("SUPPORT_COMMENTS_SELECTOR", base.api.comments.data_selector),
+                get.text("SUPPORT_COMMENTS_PATH", base.api.comments.path),
+                get.text("SUPPORT_COMMENTS_SELECTOR", base.api.comments.data_selector),
             ),
-            offset_param=get.str("SUPPORT_OFFSET_PARAM", base.api.offset_param),
-            limit_param=get.str("SUPPORT_LIMIT_PARAM", base.api.limit_param),
-            page_size=get.int("SUPPORT_PAGE_SIZE", base.api.page_size, minimum=1),
-            total_path=get.str("SUPPORT_TOTAL_PATH", base.api.total_path or "") or None,
-            primary_key=get.str("SUPPORT_PRIMARY_KEY", base.api.primary_key),
-            cursor_field=get.str("SUPPORT_CURSOR_FIELD", base.api.cursor_field),
-            since_param=get.str("SUPPORT_SINCE_PARAM", base.api.since_param),
-            before_param=get.str("SUPPORT_BEFORE_PARAM", base.api.before_param),
-            token_path=get.str("SUPPORT_TOKEN_PATH", base.api.token_path),
+            offset_param=get.text("SUPPORT_OFFSET_PARAM", base.api.offset_param),
+            limit_param=get.text("SUPPORT_LIMIT_PARAM", base.api.limit_param),
+            page_size=get.integer("SUPPORT_PAGE_SIZE", base.api.page_size, minimum=1),
+            total_path=get.optional("SUPPORT_TOTAL_PATH", base.api.total_path),
+            primary_key=get.text("SUPPORT_PRIMARY_KEY", base.api.primary_key),
+            cursor_field=get.text("SUPPORT_CURSOR_FIELD", base.api.cursor_field),
+            since_param=get.text("SUPPORT_SINCE_PARAM", base.api.since_param),
+            before_param=get.text("SUPPORT_BEFORE_PARAM", base.api.before_param),
+            token_path=get.text("SUPPORT_TOKEN_PATH", base.api.token_path),
         )
         retry = RetryPolicy(
-            statuses=get.ints("SUPPORT_RETRY_STATUSES", base.retry.statuses),
-            max_retries=get.int("SUPPORT_MAX_RETRIES", base.retry.max_retries, minimum=0),
-            backoff_factor=get.float("SUPPORT_BACKOFF_FACTOR", base.retry.backoff_factor),
-            max_wait=get.float("SUPPORT_MAX_RETRY_WAIT", base.retry.max_wait),
-            request_timeout=get.float("SUPPORT_REQUEST_TIMEOUT", base.retry.request_timeout),
+            statuses=get.statuses("SUPPORT_RETRY_STATUSES", base.retry.statuses),
+            max_retries=get.integer("SUPPORT_MAX_RETRIES", base.retry.max_retries, minimum=0),
+            backoff_factor=get.seconds("SUPPORT_BACKOFF_FACTOR", base.retry.backoff_factor),
+            max_wait=get.seconds("SUPPORT_MAX_RETRY_WAIT", base.retry.max_wait),
+            request_timeout=get.seconds("SUPPORT_REQUEST_TIMEOUT", base.retry.request_timeout),
         )
-        contract = get.str("SUPPORT_SCHEMA_CONTRACT", base.schema_contract)
+        contract = get.text("SUPPORT_SCHEMA_CONTRACT", base.schema_contract)
         if contract not in ("evolve", "freeze"):
             raise SettingsError(
                 f"SUPPORT_SCHEMA_CONTRACT={contract!r}: use 'evolve' (new fields become "
@@ -138,14 +138,14 @@ class Settings:
         return cls(
             api=api,
             retry=retry,
-            token_url=get.str("SUPPORT_API_TOKEN_URL", base.token_url),
-            token_refresh_margin=get.float("SUPPORT_TOKEN_REFRESH_MARGIN", 60.0),
-            destination=get.str("SUPPORT_DESTINATION", base.destination),
-            duckdb_path=get.str("SUPPORT_DUCKDB_PATH", base.duckdb_path),
-            dataset=get.str("SUPPORT_DATASET", base.dataset),
-            dlt_dir=get.str("SUPPORT_DLT_DIR", base.dlt_dir),
-            keep_run_files=get.bool("SUPPORT_KEEP_RUN_FILES", base.keep_run_files),
-            pipeline_name=get.str("SUPPORT_PIPELINE_NAME", base.pipeline_name),
+            token_url=get.text("SUPPORT_API_TOKEN_URL", base.token_url),
+            token_refresh_margin=get.seconds("SUPPORT_TOKEN_REFRESH_MARGIN", 60.0),
+            destination=get.text("SUPPORT_DESTINATION", base.destination),
+            duckdb_path=get.text("SUPPORT_DUCKDB_PATH", base.duckdb_path),
+            dataset=get.text("SUPPORT_DATASET", base.dataset),
+            dlt_dir=get.text("SUPPORT_DLT_DIR", base.dlt_dir),
+            keep_run_files=get.flag("SUPPORT_KEEP_RUN_FILES", base.keep_run_files),
+            pipeline_name=get.text("SUPPORT_PIPELINE_NAME", base.pipeline_name),
             schema_contract=contract,
             start_date=get.date("SUPPORT_START_DATE", base.start_date),
         )
@@ -161,9 +161,15 @@ class _Reader:
         value = self.env.get(name)
         return None if value is None or value.strip() == "" else value.strip()
 
-    def str(self, name: str, default: str) -> str:
+    def text(self, name: str, default: str) -> str:
         raw = self._raw(name)
         return default if raw is None else raw
+
+    def optional(self, name: str, default: str | None) -> str | None:
+        """Unset keeps the default; set to an empty value means "the vendor has none"."""
+        if name not in self.env:
+            return default
+        return self._raw(name)
 
     def _parse(self, name: str, default: Any, parse: Any, what: str) -> Any:
         raw = self._raw(name)
@@ -174,19 +180,19 @@ class _Reader:
         except ValueError:
             raise SettingsError(f"{name}={raw!r} is not {what}") from None
 
-    def int(self, name: str, default: int, minimum: int | None = None) -> int:
+    def integer(self, name: str, default: int, minimum: int | None = None) -> int:
         value = self._parse(name, default, int, "a whole number")
         if minimum is not None and value < minimum:
             raise SettingsError(f"{name}={value} must be at least {minimum}")
         return value
 
-    def float(self, name: str, default: float) -> float:
+    def seconds(self, name: str, default: float) -> float:
         value = self._parse(name, default, float, "a number of seconds")
         if value < 0:
             raise SettingsError(f"{name}={value} must not be negative")
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def flag(self, name: str, default: bool) -> bool:
         raw = self._raw(name)
         if raw is None:
             return default
@@ -196,7 +202,7 @@ class _Reader:
             return False
         raise SettingsError(f"{name}={raw!r} is not true or false")
 
-    def ints(self, name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    def statuses(self, name: str, default: tuple[int, ...]) -> tuple[int, ...]:
         return self._parse(
             name,
             default,
