@@ -12,6 +12,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any, Protocol, Self
+from urllib.parse import unquote
 
 import requests
 import tenacity
@@ -128,7 +129,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 def describe(request: requests.PreparedRequest) -> str:
     """`GET /v1/tickets?offset=300&limit=100`: what an error message should point at."""
     url = requests.utils.urlparse(request.url or "")
-    query = f"?{url.query}" if url.query else ""
+    query = f"?{unquote(url.query)}" if url.query else ""
     return f"{request.method} {url.path}{query}"
 
 

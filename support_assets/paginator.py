@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 import requests
-from dlt.common import logger
+from dlt.common import jsonpath, logger
 from dlt.sources.helpers.rest_client.paginators import OffsetPaginator
 
 from support_assets.http import SupportApiError, Telemetry, describe
@@ -170,6 +170,7 @@ class WindowedOffsetPaginator(OffsetPaginator):
             total_path=total_path,
             stop_after_empty_page=True,
         )
+        self.total_field = total_path
         self.since_param = since_param
         self.before_param = before_param
         self.primary_key = primary_key
@@ -250,17 +251,15 @@ class WindowedOffsetPaginator(OffsetPaginator):
         if self.total_path is None:
             return None
         body = response.json()
-        total = body.get(str(self.total_path)) if isinstance(body, dict) else None
+        total = body.get(self.total_field) if isinstance(body, dict) else None
         if total is None and isinstance(body, dict):
-            from dlt.common import jsonpath
-
             found = jsonpath.find_values(self.total_path, body)
             total = found[0] if found else None
         if isinstance(total, int) and not isinstance(total, bool):
             return total
         raise MalformedPage(
             f"{self.check.resource}: {describe(response.request)} has no integer total at "
-            f"{self.total_path!r}. Set SUPPORT_TOTAL_PATH to where the vendor puts it, or to "
+            f"{self.total_field!r}. Set SUPPORT_TOTAL_PATH to where the vendor puts it, or to "
             "an empty value if it sends none (completeness checks are then impossible)."
         )
 

@@ -1,0 +1,74 @@
+"""Postgres as the destination, end to end, against the machine's real PostgreSQL."""
+
+import dataclasses
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from support_assets.sandbox import SandboxServer
+from support_assets.settings import Settings
+from support_assets_tests.helpers import COMMENTS, TICKETS, materialize, require_service
+
+# dlt insists on a password even where the server trusts local connections.
+PG = "postgresql://postgres:postgres@127.0.0.1:5432"
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def scratch_database() -> Iterator[str]:
+    """A database of its own for the test, dropped afterwards."""
+    psycopg2 = pytest.importorskip("psycopg2")
+    name = f"support_assets_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg2.connect(f"{PG}/test", connect_timeout=3)
+    except psycopg2.OperationalError as exc:
+        require_service("PostgreSQL at 127.0.0.1:5432", str(exc).strip())
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'create database "{name}"')
+    try:
+        yield f"{PG}/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{name}" with (force)')
+        admin.close()
+
+
+def test_postgres_destination_loads_and_merges_like_duckdb(
+    api_env: SandboxServer,
+    settings: Settings,
+    scratch_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import psycopg2
+
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", scratch_database)
+    pg_settings = dataclasses.replace(settings, destination="postgres")
+    assert materialize(pg_settings).success
+    changed = api_env.update("tickets", 7)
+
+    result = materialize(pg_settings)
+
+    assert result.success
+    kinds = {
+        kind
+        for event in result.get_asset_materialization_events()
+        for kind in [event.materialization.metadata["dagster/storage_kind"].value]
+    }
+    assert kinds == {"postgres"}
+    with psycopg2.connect(scratch_database) as con, con.cursor() as cur:
+        cur.execute(
+            "select (select count(*) from support.support_tickets), "
+            "(select count(distinct id) from support.support_tickets), "
+            "(select count(*) from support.ticket_comments)"
+        )
+        assert cur.fetchone() == (TICKETS, TICKETS, COMMENTS)
+        cur.execute(
+            "select id, updated_at from support.support_tickets where id = any(%s)",
+            (changed,),
+        )
+        loaded = {i: ts.strftime("%Y-%m-%dT%H:%M:%SZ") for i, ts in cur.fetchall()}
+    truth = {r["id"]: r["updated_at"] for r in api_env.truth("tickets") if r["id"] in changed}
+    assert loaded == truth
