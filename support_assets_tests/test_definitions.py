@@ -40,7 +40,7 @@ def test_location_module_is_the_same_everywhere_it_is_named() -> None:
 
 def test_importing_the_location_reads_no_environment(tmp_path: Path) -> None:
     # Loading without any SUPPORT_* variable set works; the settings are read at load.
-    code = f"import {LOCATION} as m; d = m.defs(); print(len(d.resolve_asset_graph().get_all_asset_keys()))"
+    code = f"import {LOCATION} as m; m.defs()"
     python = str(Path(venv_bin("dagster")).parent / "python")
     result = run_cli(
         [python, "-c", code],
