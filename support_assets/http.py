@@ -6,6 +6,7 @@ the same library dlt uses (tenacity) and handed to dlt's REST client as its sess
 """
 
 import email.utils
+import math
 import re
 import threading
 import time
@@ -248,7 +249,7 @@ class RetryingSession(requests.Session):
             assert response is not None
             raise RetryAfterTooLong(
                 f"{describe(response.request)} answered {response.status_code} with "
-                f"Retry-After {asked:.0f}s, longer than the maximum wait of "
+                f"Retry-After {math.ceil(asked)}s, longer than the maximum wait of "
                 f"{self.policy.max_wait:.0f}s (SUPPORT_MAX_RETRY_WAIT): not retrying early. "
                 "Run again later or raise SUPPORT_MAX_RETRY_WAIT."
             )

@@ -1,0 +1,68 @@
+"""Command line: `python -m support_assets.sandbox --help`."""
+
+import argparse
+
+from support_assets.sandbox.faults import FaultError, parse_cli
+from support_assets.sandbox.params import parse_rfc3339
+from support_assets.sandbox.state import Config
+
+
+def _faults(text: str) -> tuple[dict, ...]:
+    try:
+        return tuple(parse_cli(text))
+    except FaultError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _anchor(text: str) -> str:
+    try:
+        parse_rfc3339(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an RFC 3339 timestamp: {text!r}") from None
+    return text
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and serve until interrupted."""
+    defaults = Config()
+    parser = argparse.ArgumentParser(
+        prog="python -m support_assets.sandbox",
+        description="Serve the reference Support API on loopback, with seeded data and faults.",
+        epilog="Faults: name[:key=value...][,name...], e.g. rate_limit:ratio=0.5,slow:delay=0.2."
+        " Names: rate_limit, server_errors, token_revoke, token_early_expiry, live_updates,"
+        " schema_drift, malformed_page, missing_data_key, missing_id, slow.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    parser.add_argument("--tickets", type=int, default=defaults.tickets)
+    parser.add_argument("--comments", type=int, default=defaults.comments)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--client-id", default=defaults.client_id)
+    parser.add_argument("--client-secret", default=defaults.client_secret)
+    parser.add_argument("--token-ttl", type=int, default=defaults.token_ttl, metavar="SECONDS")
+    parser.add_argument("--faults", type=_faults, default=(), metavar="PROFILE[,PROFILE...]")
+    parser.add_argument(
+        "--anchor", type=_anchor, default=None, help="newest data timestamp (default: now)"
+    )
+    args = parser.parse_args(argv)
+    config = Config(
+        tickets=args.tickets,
+        comments=args.comments,
+        seed=args.seed,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        token_ttl=args.token_ttl,
+        anchor=args.anchor,
+        faults=args.faults,
+    )
+    try:
+        config.validated()
+    except ValueError as exc:
+        parser.error(str(exc))
+    from support_assets.sandbox.server import serve  # uvicorn only once the arguments are good
+
+    serve(config, host=args.host, port=args.port)
+
+
+if __name__ == "__main__":
+    main()

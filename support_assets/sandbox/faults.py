@@ -1,0 +1,196 @@
+"""Fault profiles: parsing, defaults, and the deterministic decisions behind them.
+
+Every decision is a hash of the seed, the fault, the request's method, path and canonical
+query, and the attempt number for that exact URL. Nothing depends on wall time or on
+global counters, so a client that sends the same requests gets the same statuses on every
+run with the same seed, whatever else hits the server meanwhile.
+"""
+
+import hashlib
+import time
+from collections.abc import Iterable, Mapping
+from email.utils import formatdate
+from typing import Any
+
+import orjson
+
+from support_assets.sandbox.asgi import Headers
+
+FaultSpec = str | Mapping[str, Any]
+
+# name -> {param: (default, type, minimum, maximum)}
+_PARAMS: dict[str, dict[str, tuple[float, type, float, float]]] = {
+    "rate_limit": {"ratio": (0.3, float, 0.0, 1.0), "retry_after": (1, int, 0, 3600)},
+    "server_errors": {"ratio": (0.3, float, 0.0, 1.0)},
+    "token_revoke": {"every": (5, int, 1, 10**9)},
+    "token_early_expiry": {"lifetime": (1.0, float, 0.001, 10**9)},
+    "live_updates": {"per_page": (1, int, 1, 100)},
+    "schema_drift": {"after_pages": (0, int, 0, 10**9)},
+    "malformed_page": {"offset": (100, int, 0, 10**9)},
+    "missing_data_key": {"offset": (100, int, 0, 10**9)},
+    "missing_id": {"ratio": (0.01, float, 0.0, 1.0)},
+    "slow": {"delay": (0.05, float, 0.0, 60.0)},
+}
+FAULT_NAMES: tuple[str, ...] = tuple(_PARAMS)
+MAX_BURST = 2  # a client that retries 3 times always gets through
+
+_SERVER_ERROR_BODIES: tuple[tuple[bytes, bytes], ...] = (
+    (b"application/json", b'{"error":"server_error","message":"upstream hiccup"}'),
+    (b"text/html; charset=utf-8", b"<html><body><h1>Bad Gateway</h1><p>nginx</p></body></html>"),
+    (b"text/plain", b""),
+)
+_SERVER_ERROR_STATUSES = (500, 502, 503, 504)
+
+
+class FaultError(ValueError):
+    """A fault name or parameter the sandbox does not know; the message says which."""
+
+
+def unit(seed: int, *parts: object) -> float:
+    """Map the seed and parts to a uniform number in [0, 1), the same in every process.
+
+    `hash()` is salted per process, so a keyed digest it is.
+    """
+    digest = hashlib.blake2b(repr((seed, *parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def _coerce(name: str, key: str, value: object) -> float:
+    _, kind, low, high = _PARAMS[name][key]
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise FaultError(f"{name}.{key} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise FaultError(f"{name}.{key} must be a number, got {value!r}") from None
+    if kind is int and not number.is_integer():
+        raise FaultError(f"{name}.{key} must be an integer, got {value!r}")
+    if not low <= number <= high:
+        raise FaultError(f"{name}.{key} must be between {low:g} and {high:g}, got {value!r}")
+    return int(number) if kind is int else number
+
+
+def normalize(specs: Iterable[FaultSpec]) -> dict[str, dict[str, float]]:
+    """Validate fault specs (names or `{"name": ..., **params}`) and fill in defaults."""
+    active: dict[str, dict[str, float]] = {}
+    for spec in specs:
+        given = {"name": spec} if isinstance(spec, str) else dict(spec)
+        name = given.pop("name", None)
+        if name not in _PARAMS:
+            raise FaultError(f"unknown fault {name!r}; known: {', '.join(FAULT_NAMES)}")
+        unknown = set(given) - set(_PARAMS[name])
+        if unknown:
+            raise FaultError(f"unknown parameter(s) for {name}: {', '.join(sorted(unknown))}")
+        params = {key: spec_[0] for key, spec_ in _PARAMS[name].items()}
+        params.update({key: _coerce(name, key, value) for key, value in given.items()})
+        active[name] = params
+    return active
+
+
+def parse_cli(text: str) -> list[dict[str, Any]]:
+    """Parse `name[:key=value...][,name...]`, e.g. `rate_limit:ratio=0.5,slow:delay=0.2`."""
+    specs: list[dict[str, Any]] = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, *pairs = item.split(":")
+        spec: dict[str, Any] = {"name": name}
+        for pair in pairs:
+            key, sep, value = pair.partition("=")
+            if not sep:
+                raise FaultError(f"expected key=value in {item!r}, got {pair!r}")
+            spec[key] = value
+        specs.append(spec)
+    normalize(specs)
+    return specs
+
+
+class Faults:
+    """The active faults and the per-URL attempt counts their decisions are keyed on."""
+
+    def __init__(self, seed: int, specs: Iterable[FaultSpec] = ()) -> None:
+        self.seed = seed
+        self.set(specs)
+
+    def set(self, specs: Iterable[FaultSpec]) -> None:
+        """Replace the active faults; attempt and page counts start again from zero."""
+        self.active = normalize(specs)
+        self.attempts: dict[str, int] = {}
+        self.pages = 0  # data pages served since these faults were set
+        self.keyed = bool({"rate_limit", "server_errors", "live_updates"} & set(self.active))
+
+    def describe(self) -> list[dict[str, Any]]:
+        """The active faults as `{"name": ..., **params}` dicts, for health and logs."""
+        return [{"name": name, **params} for name, params in self.active.items()]
+
+    def attempt(self, url: str) -> int:
+        """Count one more fault-eligible request for `url` and return its 0-based number."""
+        number = self.attempts.get(url, 0)
+        self.attempts[url] = number + 1
+        return number
+
+    def transient(self, url: str, attempt: int) -> tuple[str, int, Headers, bytes] | None:
+        """Return (fault, status, headers, body) if this attempt fails, else None.
+
+        Each URL's plan is a burst of 1 or 2 failures per selected fault, capped at two in
+        all, so the third retry of any URL succeeds.
+        """
+        plan: list[str] = []
+        for name in ("rate_limit", "server_errors"):
+            params = self.active.get(name)
+            if params and unit(self.seed, name, url) < params["ratio"]:
+                plan += [name] * (1 + int(unit(self.seed, name, url, "burst") * MAX_BURST))
+        if attempt >= min(len(plan), MAX_BURST):
+            return None
+        name = plan[attempt]
+        pick = unit(self.seed, name, url, attempt)
+        if name == "rate_limit":
+            wait = int(self.active[name]["retry_after"])
+            forms = (str(wait), "0", formatdate(time.time() + wait, usegmt=True))
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"retry-after", forms[int(pick * 3)].encode()),
+            ]
+            return name, 429, headers, b'{"error":"rate_limited"}'
+        status = _SERVER_ERROR_STATUSES[int(pick * 4)]
+        content_type, body = _SERVER_ERROR_BODIES[int(unit(self.seed, name, url, attempt, "b") * 3)]
+        return name, status, [(b"content-type", content_type)], body
+
+    def pick(self, url: str, attempt: int, index: int, size: int) -> int:
+        """Choose which of `size` records a live update moves, deterministically."""
+        return int(unit(self.seed, "live_updates", url, attempt, index) * size)
+
+    def hides_id(self, collection: str, ident: int) -> bool:
+        """Tell whether `missing_id` serves this record without its id."""
+        params = self.active.get("missing_id")
+        return bool(params) and unit(self.seed, "missing_id", collection, ident) < params["ratio"]
+
+    @property
+    def drifting(self) -> bool:
+        """Whether schema drift is in effect: active, and enough pages served."""
+        params = self.active.get("schema_drift")
+        return bool(params) and self.pages >= params["after_pages"]
+
+
+def drift(collection: str, record: dict[str, Any]) -> dict[str, Any]:
+    """Apply schema drift: new fields on both collections, and one field changes type.
+
+    Tickets gain `satisfaction_rating` (object) and `via_channel` (string), and their
+    `requester_id` turns from an integer into a string like "u-1042". Comments gain
+    `via_channel` and `attachments` (list of objects).
+    """
+    ident = record.get("id", 0)
+    channel = ("email", "web", "chat", "api", "phone")[ident % 5]
+    record["via_channel"] = channel
+    if collection == "tickets":
+        record["requester_id"] = f"u-{record['requester_id']}"
+        record["satisfaction_rating"] = {
+            "score": ("good", "bad", "offered", "unoffered")[ident % 4],
+            "comment": "Très bien 👍" if ident % 3 else None,
+        }
+    else:
+        record["attachments"] = [{"file_name": f"screenshot-{ident}.png", "size": 1024 + ident}]
+    return record
+
+
+def drift_blob(collection: str, blob: bytes) -> bytes:
+    """Return a record's JSON with schema drift applied."""
+    return orjson.dumps(drift(collection, orjson.loads(blob)))
