@@ -13,11 +13,13 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.common.pipeline import LoadInfo
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from pydantic import Field
 
-from support_assets.pipeline import run_working_dir, support_pipeline
+from support_assets.partitions import daily_partitions, plan_run
+from support_assets.pipeline import destination_lock_explained, run_working_dir, support_pipeline
 from support_assets.resources import SupportApiResource
 from support_assets.settings import Settings
-from support_assets.source import DESCRIPTIONS, Connection, LoadWindow, support_source
+from support_assets.source import DESCRIPTIONS, Connection, support_source
 
 GROUP = "support"
 POOL = "support_api"
@@ -42,6 +44,18 @@ def definition_pipeline_dir() -> Path:
     return Path(tempfile.gettempdir()) / "support_assets" / "definitions"
 
 
+class SupportLoadConfig(dg.Config):
+    """Run config of the support assets (the launchpad's `ops.support_api_assets.config`)."""
+
+    full_refresh: bool = Field(
+        default=False,
+        description=(
+            "Rebuild the selected tables from SUPPORT_START_DATE: records purged at the "
+            "vendor vanish. Readers keep the old rows until the new ones are committed."
+        ),
+    )
+
+
 def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
     """The two dlt resources as one multi-asset, each run with its own working dir."""
 
@@ -50,30 +64,36 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
         dlt_pipeline=support_pipeline(settings, definition_pipeline_dir()),
         name="support_api_assets",
         dagster_dlt_translator=SupportTranslator(),
+        partitions_def=daily_partitions(settings),
         pool=POOL,
     )
     def support_api_assets(
         context: dg.AssetExecutionContext,
+        config: SupportLoadConfig,
         dlt: DagsterDltResource,
         support_api: SupportApiResource,
     ) -> Iterator[Any]:
         """Tickets and comments from the Support API, merged on id."""
-        window = LoadWindow(start=_midnight(settings))
+        time_window = context.partition_time_window if context.has_partition_key else None
+        plan = plan_run(settings, time_window, dt.datetime.now(dt.UTC), config.full_refresh)
+        context.log.info(f"Reading {plan.description}.")
         connection = support_api.connect(
             settings.api, settings.retry, settings.token_refresh_margin
         )
         working_dir = run_working_dir(settings, context.run.run_id)
-        pipeline = support_pipeline(settings, working_dir)
+        pipeline = support_pipeline(settings, working_dir, full_refresh=config.full_refresh)
         started = time.monotonic()
-        results = list(
-            dlt.run(
-                context=context,
-                dlt_source=support_source(connection, window),
-                dlt_pipeline=pipeline,
-                dagster_dlt_translator=SupportTranslator(),
-                schema_contract=_contract(settings),
+        with destination_lock_explained(settings):
+            results = list(
+                dlt.run(
+                    context=context,
+                    dlt_source=support_source(connection, plan.window),
+                    dlt_pipeline=pipeline,
+                    dagster_dlt_translator=SupportTranslator(),
+                    schema_contract=_contract(settings),
+                    **({"write_disposition": "replace"} if config.full_refresh else {}),
+                )
             )
-        )
         elapsed = time.monotonic() - started
         load_info: LoadInfo | None = (
             pipeline.last_trace.last_load_info if pipeline.last_trace else None
@@ -93,6 +113,7 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
                 metadata={
                     **(result.metadata or {}),
                     **run_metadata(connection, name, elapsed),
+                    "window": plan.description,
                     "dagster/row_count": dg.MetadataValue.int(_row_count(pipeline, name)),
                     "schema_changes": dg.MetadataValue.json(
                         {t: c for t, c in changes.items() if t.startswith(name)}
@@ -103,10 +124,6 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
             shutil.rmtree(working_dir, ignore_errors=True)
 
     return support_api_assets
-
-
-def _midnight(settings: Settings) -> dt.datetime:
-    return dt.datetime.combine(settings.start_date, dt.time(), tzinfo=dt.UTC)
 
 
 def _contract(settings: Settings) -> Mapping[str, str]:

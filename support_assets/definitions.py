@@ -4,7 +4,9 @@ import dagster as dg
 from dagster_dlt import DagsterDltResource
 
 from support_assets.assets import build_support_assets
+from support_assets.jobs import build_jobs
 from support_assets.resources import SupportApiResource
+from support_assets.schedules import build_schedules
 from support_assets.settings import Settings
 
 
@@ -12,6 +14,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     """Wire the assets to their resources; secrets stay `EnvVar`s until a run starts."""
     return dg.Definitions(
         assets=[build_support_assets(settings)],
+        jobs=build_jobs(settings),
+        schedules=build_schedules(settings),
         resources={
             "dlt": DagsterDltResource(),
             "support_api": SupportApiResource(

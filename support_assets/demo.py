@@ -5,6 +5,7 @@ goes through the same commands they would type, not through Python shortcuts.
 """
 
 import argparse
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -87,9 +88,10 @@ def main(argv: list[str] | None = None) -> int:
                 return subprocess.call(command, env=env)
             except KeyboardInterrupt:
                 return 0
-        command = [_dagster(), "asset", "materialize", "--select", "*"]
+        today = dt.datetime.now(dt.UTC).date().isoformat()  # the incremental refresh
+        command = [_dagster(), "asset", "materialize", "--select", "*", "--partition", today]
         command += ["-m", "support_assets.definitions"]
-        print("$", " ".join(command[1:]), flush=True)
+        print("$ dagster", " ".join(command[1:]), flush=True)
         completed = subprocess.run(command, env=env, capture_output=True, text=True)
         if completed.returncode != 0:
             print(completed.stdout[-4000:], completed.stderr[-4000:], file=sys.stderr)

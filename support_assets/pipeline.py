@@ -1,21 +1,58 @@
 """The dlt pipeline: destination, dataset and a working directory per run."""
 
+import contextlib
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import dlt
 from dlt.common.destination import Destination
 
 from support_assets.settings import Settings
 
 
-def destination_of(settings: Settings) -> Destination:
+class DestinationBusy(RuntimeError):
+    """Another process holds the DuckDB file; the run is retried once the pool allows."""
+
+
+@contextlib.contextmanager
+def destination_lock_explained(settings: Settings) -> Iterator[None]:
+    """Turn DuckDB's lock conflict (which dlt reports as a credentials problem) into words.
+
+    The concurrency pool keeps two of our runs from writing at once; this is for the
+    other writers (a notebook, a BI tool holding the file open) and it asks Dagster to
+    retry the step later instead of failing the run.
+    """
+    try:
+        yield
+    except Exception as exc:
+        if not _is_lock_conflict(exc):
+            raise
+        raise dg.RetryRequested(max_retries=3, seconds_to_wait=30) from DestinationBusy(
+            f"destination busy: another process holds {Path(settings.duckdb_path).absolute()} "
+            "(DuckDB allows one writer). Close it there; the step is retried in 30 s."
+        )
+
+
+def _is_lock_conflict(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if "Could not set lock on file" in str(exc) or "Conflicting lock" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def destination_of(settings: Settings, full_refresh: bool = False) -> Destination:
     """DuckDB at `SUPPORT_DUCKDB_PATH` by default; any dlt destination by name otherwise.
 
     Credentials of other destinations come through dlt's own settings
     (`DESTINATION__POSTGRES__CREDENTIALS=postgresql://...` and the like).
     """
+    # A full refresh loads into a staging dataset first and swaps the rows in one
+    # transaction, so readers never see an empty table halfway.
+    strategy = {"replace_strategy": "insert-from-staging"} if full_refresh else {}
     if settings.destination == "duckdb":
         path = Path(settings.duckdb_path)
         if path.stem == settings.dataset:
@@ -25,11 +62,13 @@ def destination_of(settings: Settings) -> Destination:
                 f"SUPPORT_DUCKDB_PATH={settings.duckdb_path!r} is named like the dataset "
                 f"{settings.dataset!r}; DuckDB would report an ambiguous catalog. Rename one."
             )
-        return dlt.destinations.duckdb(credentials=str(path.absolute()))
-    return Destination.from_reference(settings.destination)
+        return dlt.destinations.duckdb(credentials=str(path.absolute()), **strategy)
+    return Destination.from_reference(settings.destination, **strategy)
 
 
-def support_pipeline(settings: Settings, working_dir: str | os.PathLike[str]) -> dlt.Pipeline:
+def support_pipeline(
+    settings: Settings, working_dir: str | os.PathLike[str], full_refresh: bool = False
+) -> dlt.Pipeline:
     """A pipeline whose local files live in `working_dir`, which belongs to one run.
 
     The incremental cursor is not kept there: dlt stores it with the data in the
@@ -38,7 +77,7 @@ def support_pipeline(settings: Settings, working_dir: str | os.PathLike[str]) ->
     return dlt.pipeline(
         pipeline_name=settings.pipeline_name,
         pipelines_dir=str(working_dir),
-        destination=destination_of(settings),
+        destination=destination_of(settings, full_refresh),
         dataset_name=settings.dataset,
     )
 

@@ -96,6 +96,10 @@ class Settings:
     pipeline_name: str = "support_desk"
     schema_contract: str = "evolve"
     start_date: dt.date = dt.date(2024, 1, 1)
+    refresh_cron: str = "*/15 * * * *"
+    # Off by default, so a fresh `dagster dev` does not start calling a real API unasked.
+    schedule_running: bool = False
+    run_max_retries: int = 1
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -148,6 +152,9 @@ class Settings:
             pipeline_name=get.text("SUPPORT_PIPELINE_NAME", base.pipeline_name),
             schema_contract=contract,
             start_date=get.date("SUPPORT_START_DATE", base.start_date),
+            refresh_cron=get.text("SUPPORT_REFRESH_CRON", base.refresh_cron),
+            schedule_running=get.flag("SUPPORT_SCHEDULE_RUNNING", base.schedule_running),
+            run_max_retries=get.integer("SUPPORT_RUN_MAX_RETRIES", base.run_max_retries, minimum=0),
         )
 
 

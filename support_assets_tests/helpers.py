@@ -1,6 +1,7 @@
 """Helpers the tests share: running the assets, reading the warehouse, the CLI."""
 
 import dataclasses
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ import duckdb
 import pytest
 
 from support_assets.definitions import build_definitions
+from support_assets.jobs import FULL_REFRESH_CONFIG
 from support_assets.settings import Settings
 
 CLIENT_ID = "test-client"
@@ -23,15 +25,37 @@ TICKETS = 250
 COMMENTS = 600
 
 
+def today() -> str:
+    """Today's partition key: the incremental refresh."""
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
 def materialize(
-    settings: Settings, *, raise_on_error: bool = False, **kwargs: Any
+    settings: Settings,
+    *,
+    partition_key: str | None = None,
+    partition_range: tuple[str, str] | None = None,
+    full_refresh: bool = False,
+    selection: list[str] | None = None,
+    raise_on_error: bool = False,
+    **kwargs: Any,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize both assets through Dagster, as the UI's button does."""
+    """Materialize the assets through Dagster, as the UI's button does (today by default)."""
     defs = build_definitions(settings)
+    tags = dict(kwargs.pop("tags", {}))
+    if partition_range is not None:
+        tags["dagster/asset_partition_range_start"] = partition_range[0]
+        tags["dagster/asset_partition_range_end"] = partition_range[1]
+    else:
+        kwargs["partition_key"] = partition_key or today()
+    if full_refresh:
+        kwargs["run_config"] = FULL_REFRESH_CONFIG
     return dg.materialize(
         [defs.get_assets_def("support_tickets")],
         resources=defs.resources,
         raise_on_error=raise_on_error,
+        tags=tags,
+        selection=selection,
         **kwargs,
     )
 

@@ -14,6 +14,7 @@ from support_assets_tests.helpers import (
     COMMENTS,
     TICKETS,
     run_cli,
+    today,
     venv_bin,
     warehouse_rows,
 )
@@ -78,7 +79,17 @@ def test_dagster_asset_materialize_cli_loads_both_tables(
     )
 
     result = run_cli(
-        [venv_bin("dagster"), "asset", "materialize", "--select", "*", "-m", LOCATION],
+        [
+            venv_bin("dagster"),
+            "asset",
+            "materialize",
+            "--select",
+            "*",
+            "--partition",
+            today(),
+            "-m",
+            LOCATION,
+        ],
         env,
         tmp_path,
     )

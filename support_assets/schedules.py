@@ -1,0 +1,30 @@
+"""The schedule that keeps the warehouse fresh."""
+
+import datetime as dt
+
+import dagster as dg
+
+from support_assets.settings import Settings
+
+
+def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
+    """`support_refresh_schedule`: today's partition, i.e. the incremental refresh."""
+
+    @dg.schedule(
+        name="support_refresh_schedule",
+        job_name="support_refresh_job",
+        cron_schedule=settings.refresh_cron,
+        execution_timezone="UTC",
+        default_status=(
+            dg.DefaultScheduleStatus.RUNNING
+            if settings.schedule_running
+            else dg.DefaultScheduleStatus.STOPPED
+        ),
+        description="Incremental refresh of tickets and comments.",
+    )
+    def support_refresh_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        """Incremental refresh of tickets and comments (today's UTC partition)."""
+        day = context.scheduled_execution_time.astimezone(dt.UTC).date()
+        return dg.RunRequest(partition_key=day.isoformat())
+
+    return [support_refresh_schedule]
