@@ -41,7 +41,7 @@ class SupportTranslator(DagsterDltTranslator):
 
 def definition_pipeline_dir() -> Path:
     """Where the load-time pipeline object lives; it never runs, so a temp dir will do."""
-    return Path(tempfile.gettempdir()) / "support_assets" / "definitions"
+    return Path(tempfile.gettempdir()) / "support_assets_dlt" / "definitions"
 
 
 class SupportLoadConfig(dg.Config):

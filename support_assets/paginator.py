@@ -20,6 +20,7 @@ its new version.
 """
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
@@ -158,6 +159,7 @@ class WindowedOffsetPaginator(OffsetPaginator):
         since_param: str,
         before_param: str,
         primary_key: str,
+        cursor_field: str,
         upper_bound: Callable[[], dt.datetime],
         check: PageCheck,
         window_pages: int = 50,
@@ -174,13 +176,16 @@ class WindowedOffsetPaginator(OffsetPaginator):
         self.since_param = since_param
         self.before_param = before_param
         self.primary_key = primary_key
+        self.cursor_field = cursor_field
         self.upper_bound = upper_bound
         self.check = check
         self.window_pages = window_pages
         self.max_rereads = max_rereads
         self.windows: list[tuple[dt.datetime | None, dt.datetime]] = []
-        self.rereads = 0
+        self.rereads = 0  # slices read again in this run, for the telemetry
+        self._rereads = 0  # times the current slice was read again whole
         self.splits = 0
+        self._last_split = 0
         self._reset_window()
 
     # --- dlt's paginator protocol -------------------------------------------------------
@@ -193,6 +198,7 @@ class WindowedOffsetPaginator(OffsetPaginator):
         lower = parse_ts(str(since)) if since else None
         upper = parse_ts(str(before)) if before else self.upper_bound()
         self.windows = [(lower, upper)] if lower is None or lower < upper else []
+        self._rereads = 0
         self._reset_window()
         self._has_next_page = bool(self.windows)
         if not self.windows:
@@ -208,12 +214,13 @@ class WindowedOffsetPaginator(OffsetPaginator):
             self._first_total = total
             if total is not None and self._must_split(total):
                 data.clear()  # these records belong to the slices read next
-                self._split()
+                self._split(min(64, -(-total // (self.window_pages * self.limit))))
                 return
         if total is not None:
             self._last_total = total
         for record in data:
             self._ids.add(record.get(self.primary_key))
+            self._seconds[record.get(self.cursor_field)] += 1
         self.current_value += self.limit
         # The page's size as served: records refused for a missing id still took a place.
         exhausted = self.check.last_page_size < self.limit
@@ -245,6 +252,7 @@ class WindowedOffsetPaginator(OffsetPaginator):
         self._first_total: int | None = None
         self._last_total: int | None = None
         self._ids: set[Any] = set()
+        self._seconds: Counter[Any] = Counter()  # records read per cursor value
         self.check.window_missing = 0
 
     def _total(self, response: requests.Response) -> int | None:
@@ -264,52 +272,89 @@ class WindowedOffsetPaginator(OffsetPaginator):
         )
 
     def _must_split(self, total: int) -> bool:
-        lower, upper = self.windows[0]
-        if total <= self.window_pages * self.limit or lower is None:
-            return False
-        return (upper - lower) >= dt.timedelta(seconds=2)
+        return total > self.window_pages * self.limit and self._splittable()
 
-    def _split(self) -> None:
+    def _splittable(self) -> bool:
+        lower, upper = self.windows[0]
+        return lower is not None and (upper - lower) >= dt.timedelta(seconds=2)
+
+    def _split(self, parts: int) -> None:
+        """Replace the current slice by `parts` slices of equal time, whole seconds apart."""
         lower, upper = self.windows.pop(0)
-        assert lower is not None and self._first_total is not None
-        parts = min(64, -(-self._first_total // (self.window_pages * self.limit)))
-        step = (upper - lower) / max(2, parts)
-        edges = [lower + step * i for i in range(max(2, parts))]
-        edges = sorted({e.replace(microsecond=0) for e in edges} | {lower})
+        assert lower is not None
+        step = (upper - lower) / parts
+        edges = sorted({(lower + step * i).replace(microsecond=0) for i in range(parts)} | {lower})
         slices = list(zip(edges, [*edges[1:], upper], strict=True))
         self.windows[:0] = [s for s in slices if s[0] < s[1]]
         self.splits += 1
+        self._rereads = 0
         self._reset_window()
         self._has_next_page = True
+
+    def _split_by_pages(self) -> bool:
+        """Cut the slice where the records just read say a page ends; False if it cannot."""
+        lower, upper = self.windows[0]
+        if lower is None:
+            return False
+        seen: list[tuple[dt.datetime, int]] = []
+        for value, count in self._seconds.items():
+            try:
+                at = parse_ts(str(value)).replace(microsecond=0)
+            except ValueError:
+                continue
+            if lower <= at < upper:
+                seen.append((at, count))
+        edges, filled = [lower], 0
+        for at, count in sorted(seen):
+            if filled + count > self.limit and at > edges[-1]:
+                edges.append(at)
+                filled = 0
+            filled += count
+        if len(edges) == 1:
+            return False
+        self.windows[:1] = list(zip(edges, [*edges[1:], upper], strict=True))
+        self._last_split = len(edges)
+        self.splits += 1
+        self._rereads = 0
+        self._reset_window()
+        return True
 
     def _close_window(self) -> None:
         first, last = self._first_total, self._last_total
         # Records refused for a missing id count as read: they are reported, not re-read.
         read = len(self._ids) + self.check.window_missing
-        consistent = first is None or (first == last and read == last)
-        if not consistent:
-            self.rereads += 1
-            if self.rereads > self.max_rereads:
-                lower, upper = self.windows[0]
-                raise IncompleteWindow(
-                    f"{self.check.resource}: the window {_fmt(lower)} .. {_fmt(upper)} "
-                    f"changed under every one of {self.max_rereads + 1} reads (total "
-                    f"{first} -> {last}, {len(self._ids)} distinct ids read). Nothing from "
-                    "this run was loaded and the cursor did not move; run again."
-                )
-            logger.info(
-                f"{self.check.resource}: window {_fmt(self.windows[0][0])} .. "
-                f"{_fmt(self.windows[0][1])} changed while read (total {first} -> {last}, "
-                f"{len(self._ids)} ids); reading it again"
-            )
+        if first is None or (first == last and read == last):
+            self.check.missing_ids += self.check.window_missing
+            self.windows.pop(0)
+            self._rereads = 0
             self._reset_window()
+            if not self.windows:
+                self._has_next_page = False
+                self.check.raise_for_rejects()
             return
-        self.check.missing_ids += self.check.window_missing
-        self.windows.pop(0)
+        lower, upper = self.windows[0]
+        change = f"total {first} -> {last}, {len(self._ids)} distinct ids read"
+        self.rereads += 1
+        if self._split_by_pages():
+            # A slice of one page is read by one request, so it is consistent by
+            # construction; only a single second holding more than a page can still move.
+            logger.info(
+                f"{self.check.resource}: {_fmt(lower)} .. {_fmt(upper)} changed while read "
+                f"({change}); reading it again in {self._last_split} page-sized slices"
+            )
+            return
+        self._rereads += 1
+        if self._rereads > self.max_rereads:
+            raise IncompleteWindow(
+                f"{self.check.resource}: the window {_fmt(lower)} .. {_fmt(upper)} changed "
+                f"under every one of {self.max_rereads + 1} reads ({change}). Nothing from "
+                "this run was loaded and the cursor did not move; run again."
+            )
+        logger.info(
+            f"{self.check.resource}: {_fmt(lower)} .. {_fmt(upper)} changed while read "
+            f"({change}); reading it again"
+        )
         self._reset_window()
-        if not self.windows:
-            self._has_next_page = False
-            self.check.raise_for_rejects()
 
 
 def _fmt(value: dt.datetime | None) -> str:

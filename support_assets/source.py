@@ -196,6 +196,7 @@ def to_dlt_config(
                 since_param=api.since_param,
                 before_param=api.before_param,
                 primary_key=entry.get("primary_key", api.primary_key),
+                cursor_field=cursor,
                 # The end of the run's start second: a record updated in that second, before
                 # or during the run, is inside the window (and moves within it, which the
                 # slice checks see); a later one is left to the next run.
