@@ -74,7 +74,9 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
         support_api: SupportApiResource,
     ) -> Iterator[Any]:
         """Tickets and comments from the Support API, merged on id."""
-        time_window = context.partition_time_window if context.has_partition_key else None
+        # A single partition or a range (a single-run backfill): both have a time window.
+        partitioned = context.has_partition_key or context.has_partition_key_range
+        time_window = context.partition_time_window if partitioned else None
         plan = plan_run(settings, time_window, dt.datetime.now(dt.UTC), config.full_refresh)
         context.log.info(f"Reading {plan.description}.")
         connection = support_api.connect(

@@ -50,8 +50,8 @@ def plan_run(
     today = dt.datetime.combine(now.astimezone(dt.UTC).date(), dt.time(), tzinfo=dt.UTC)
     start_of_run = now.astimezone(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=1)
     if full_refresh:
-        window = LoadWindow(start=start_of(settings), end=start_of_run)
-        return RunPlan(window, False, f"full refresh of {_range(window)}")
+        window = LoadWindow(start=start_of(settings))
+        return RunPlan(window, True, f"full refresh of {_range(window)}")
     if time_window is None or time_window.start >= today:
         window = LoadWindow(start=start_of(settings))
         return RunPlan(window, True, "incremental refresh from the stored cursor")

@@ -1,0 +1,145 @@
+"""Daily partitions, backfills, full refresh and the refresh schedule."""
+
+import dataclasses
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+
+import dagster as dg
+
+from support_assets.definitions import build_definitions
+from support_assets.sandbox import SandboxServer
+from support_assets.settings import Settings
+from support_assets_tests.helpers import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    materialize,
+    run_cli,
+    today,
+    venv_bin,
+    warehouse_rows,
+)
+
+
+def ticket_ids(settings: Settings) -> set[int]:
+    return {i for (i,) in warehouse_rows(settings, "select id from support.support_tickets")}
+
+
+def ids_updated_in(sandbox: SandboxServer, first: str, last: str) -> set[int]:
+    return {r["id"] for r in sandbox.truth("tickets") if first <= r["updated_at"][:10] <= last}
+
+
+def busiest_past_days(sandbox: SandboxServer, n: int) -> list[str]:
+    days = Counter(r["updated_at"][:10] for r in sandbox.truth("tickets"))
+    del days[today()]
+    return sorted(day for day, _ in days.most_common(n))
+
+
+def test_a_past_day_loads_exactly_its_records_and_leaves_the_cursor(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    (day,) = busiest_past_days(api_env, 1)
+
+    assert materialize(settings, partition_key=day).success
+
+    assert ticket_ids(settings) == ids_updated_in(api_env, day, day)
+    # The backfill stored no cursor: the next refresh still reads the whole history.
+    api_env.reset_stats()
+    assert materialize(settings).success
+    assert ticket_ids(settings) == {r["id"] for r in api_env.truth("tickets")}
+    assert api_env.stats()["records_served"]["tickets"] == len(api_env.truth("tickets"))
+
+
+def test_a_partition_range_is_one_run_and_one_pass(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    first, *_, last = busiest_past_days(api_env, 40)
+
+    result = materialize(settings, partition_range=(first, last))
+
+    assert result.success
+    assert ticket_ids(settings) == ids_updated_in(api_env, first, last)
+    pages = api_env.stats()["requests"]["GET /v1/tickets"]
+    assert pages == {"200": -(-len(ids_updated_in(api_env, first, last)) // 100)}
+    keys = {
+        event.partition
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == dg.AssetKey("support_tickets")
+    }
+    assert first in keys and last in keys
+
+
+def test_backfilling_every_partition_is_a_full_history_load(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    result = materialize(settings, partition_range=(settings.start_date.isoformat(), today()))
+
+    assert result.success
+    assert ticket_ids(settings) == {r["id"] for r in api_env.truth("tickets")}
+
+
+def test_partition_range_through_the_dagster_cli(sandbox: SandboxServer, tmp_path: Path) -> None:
+    first, *_, last = busiest_past_days(sandbox, 10)
+    warehouse = tmp_path / "cli.duckdb"
+    env = {
+        "PATH": str(Path(venv_bin("dagster")).parent),
+        "HOME": str(tmp_path),
+        "DAGSTER_HOME": str(tmp_path),
+        "SUPPORT_API_BASE_URL": sandbox.url,
+        "SUPPORT_API_CLIENT_ID": CLIENT_ID,
+        "SUPPORT_API_CLIENT_SECRET": CLIENT_SECRET,
+        "SUPPORT_DUCKDB_PATH": str(warehouse),
+        "SUPPORT_DLT_DIR": str(tmp_path / "dlt"),
+    }
+    command = [venv_bin("dagster"), "asset", "materialize", "--select", "*"]
+    command += ["--partition-range", f"{first}...{last}", "-m", "support_assets.definitions"]
+
+    result = run_cli(command, env, tmp_path)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert ticket_ids(Settings(duckdb_path=str(warehouse))) == ids_updated_in(sandbox, first, last)
+
+
+def test_full_refresh_drops_purged_records_and_spares_the_other_table(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    assert materialize(settings).success
+    comments_before = warehouse_rows(settings, "select count(*) from support.ticket_comments")
+    purged = set(api_env.hard_delete("tickets", 5))
+    assert materialize(settings).success
+    assert purged <= ticket_ids(settings)  # an incremental run cannot see a purge
+
+    result = materialize(settings, full_refresh=True, selection=["support_tickets"])
+
+    assert result.success
+    assert ticket_ids(settings) == {r["id"] for r in api_env.truth("tickets")}
+    assert not purged & ticket_ids(settings)
+    assert warehouse_rows(settings, "select count(*) from support.ticket_comments") == (
+        comments_before
+    )
+    # The cursor follows: an idle refresh afterwards reads only the ties at the cursor.
+    api_env.reset_stats()
+    assert materialize(settings).success
+    assert api_env.stats()["requests"]["GET /v1/tickets"] == {"200": 1}
+
+
+def test_refresh_schedule_asks_for_todays_partition_and_starts_stopped(
+    settings: Settings,
+) -> None:
+    defs = build_definitions(settings)
+    schedule = defs.get_schedule_def("support_refresh_schedule")
+    when = dt.datetime(2026, 3, 14, 23, 45, tzinfo=dt.UTC)
+
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when)
+        request = schedule(context)
+
+    assert isinstance(request, dg.RunRequest)
+    assert request.partition_key == "2026-03-14"
+    assert schedule.cron_schedule == "*/15 * * * *"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    running = build_definitions(
+        dataclasses.replace(settings, schedule_running=True, refresh_cron="0 * * * *")
+    ).get_schedule_def("support_refresh_schedule")
+    assert running.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert running.cron_schedule == "0 * * * *"
