@@ -25,6 +25,8 @@ def demo_env(base_url: str) -> dict[str, str]:
     """The environment a user would put in `.env`, pointed at the sandbox."""
     home = Path("data/dagster_home").absolute()
     home.mkdir(parents=True, exist_ok=True)
+    # The shipped instance settings: queued runs, pool "support_api" limited to 1.
+    shutil.copy(Path("dagster.yaml"), home / "dagster.yaml")
     return {
         **os.environ,
         "SUPPORT_API_BASE_URL": base_url,
