@@ -53,7 +53,8 @@ def print_summary(settings: Settings) -> None:
             [settings.dataset],
         ).fetchall()
         for (table,) in tables:
-            (count,) = con.execute(f'select count(*) from {settings.dataset}."{table}"').fetchone()
+            row = con.execute(f'select count(*) from {settings.dataset}."{table}"').fetchone()
+            count = row[0] if row else 0
             print(f"  {table:<32} {count:>8} rows")
         for table, columns in (
             ("support_tickets", "id, status, priority, left(subject, 40) as subject, updated_at"),

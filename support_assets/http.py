@@ -13,11 +13,13 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any, Protocol, Self
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import requests
 import tenacity
+from requests.adapters import HTTPAdapter
 from requests.exceptions import ChunkedEncodingError, ConnectionError, Timeout
+from requests.hooks import dispatch_hook
 
 from support_assets.settings import RetryPolicy
 
@@ -129,7 +131,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 def describe(request: requests.PreparedRequest) -> str:
     """`GET /v1/tickets?offset=300&limit=100`: what an error message should point at."""
-    url = requests.utils.urlparse(request.url or "")
+    url = urlsplit(request.url or "")
     query = f"?{unquote(url.query)}" if url.query else ""
     return f"{request.method} {url.path}{query}"
 
@@ -156,7 +158,7 @@ class RetryingSession(requests.Session):
         self.telemetry = telemetry
         self.tokens: TokenRefresher | None = None
         self._sleep = sleep
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16)
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16)
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
@@ -171,7 +173,7 @@ class RetryingSession(requests.Session):
             response = self._send_with_retries(request, **kwargs)
         finally:
             request.hooks = hooks
-        return requests.hooks.dispatch_hook("response", hooks, response, **kwargs)
+        return dispatch_hook("response", hooks, response, **kwargs)
 
     def _send_with_retries(
         self, request: requests.PreparedRequest, **kwargs: Any
@@ -231,11 +233,12 @@ class RetryingSession(requests.Session):
 
     def _refresh_header(self, request: requests.PreparedRequest) -> str | None:
         """Put a current token on a request that carries one; returns the header sent."""
-        current = request.headers.get("Authorization")
-        if self.tokens is None or current is None or not current.startswith("Bearer "):
+        current = str(request.headers.get("Authorization") or "")
+        if self.tokens is None or not current.startswith("Bearer "):
             return None
-        request.headers["Authorization"] = self.tokens.bearer()
-        return request.headers["Authorization"]
+        bearer = self.tokens.bearer()
+        request.headers["Authorization"] = bearer
+        return bearer
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         """Exponential backoff, but never earlier than `Retry-After` says."""

@@ -22,7 +22,7 @@ its new version.
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, Self
+from typing import Any, Self, cast
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
@@ -192,7 +192,7 @@ class WindowedOffsetPaginator(OffsetPaginator):
 
     def init_request(self, request: requests.Request) -> None:  # type: ignore[override]
         """Plan the run's window from the incremental start and the run's upper bound."""
-        params = request.params if isinstance(request.params, dict) else {}
+        params = cast(dict[str, Any], request.params if isinstance(request.params, dict) else {})
         since = params.get(self.since_param)
         before = params.get(self.before_param)
         lower = parse_ts(str(since)) if since else None
@@ -240,12 +240,13 @@ class WindowedOffsetPaginator(OffsetPaginator):
             return  # the last slice is closed; dlt asks for no further page
         if not isinstance(request.params, dict):
             request.params = {}
+        params = cast(dict[str, Any], request.params)
         lower, upper = self.windows[0]
         if lower is not None:
-            request.params[self.since_param] = format_ts(lower)
-        request.params[self.before_param] = format_ts(upper)
-        request.params[self.param_name] = self.current_value
-        request.params[self.limit_param] = self.limit
+            params[self.since_param] = format_ts(lower)
+        params[self.before_param] = format_ts(upper)
+        params[str(self.param_name)] = self.current_value
+        params[str(self.limit_param)] = self.limit
 
     def _reset_window(self) -> None:
         self.current_value = self.initial_value

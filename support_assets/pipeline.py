@@ -5,6 +5,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import dlt
@@ -52,7 +53,7 @@ def destination_of(settings: Settings, full_refresh: bool = False) -> Destinatio
     """
     # A full refresh loads into a staging dataset first and swaps the rows in one
     # transaction, so readers never see an empty table halfway.
-    strategy = {"replace_strategy": "insert-from-staging"} if full_refresh else {}
+    strategy: dict[str, Any] = {"replace_strategy": "insert-from-staging"} if full_refresh else {}
     if settings.destination == "duckdb":
         path = Path(settings.duckdb_path)
         if path.stem == settings.dataset:
@@ -63,7 +64,10 @@ def destination_of(settings: Settings, full_refresh: bool = False) -> Destinatio
                 f"{settings.dataset!r}; DuckDB would report an ambiguous catalog. Rename one."
             )
         return dlt.destinations.duckdb(credentials=str(path.absolute()), **strategy)
-    return Destination.from_reference(settings.destination, **strategy)
+    destination = Destination.from_reference(settings.destination, **strategy)
+    if destination is None:
+        raise ValueError(f"SUPPORT_DESTINATION={settings.destination!r} is not a dlt destination")
+    return destination
 
 
 def support_pipeline(

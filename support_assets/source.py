@@ -14,11 +14,12 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from copy import deepcopy
-from typing import Any
+from typing import Any, cast
 
 import dlt
 from dlt.extract.resource import DltResource
 from dlt.sources.rest_api import rest_api_resources
+from dlt.sources.rest_api.typing import RESTAPIConfig
 
 from support_assets.http import RetryingSession, Telemetry
 from support_assets.paginator import PageCheck, WindowedOffsetPaginator, format_ts
@@ -240,7 +241,8 @@ def support_source(
 ) -> list[DltResource]:
     """Support tickets and ticket comments from the Support API."""
     api = connection.api if connection else DEFAULT_API
-    resources = rest_api_resources(to_dlt_config(seed or seed_config(api), connection, window))
+    config = cast(RESTAPIConfig, to_dlt_config(seed or seed_config(api), connection, window))
+    resources = rest_api_resources(config)
     for resource in resources:
         resource.__doc__ = DESCRIPTIONS.get(resource.name)
     return resources
