@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo dev test lint format bench bench-small clean
+.PHONY: help venv demo dev test lint format bench-sandbox bench-sandbox-small clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,10 +37,10 @@ format: $(STAMP) ## ruff fix and format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(STAMP) ## sandbox speed at 100k tickets + 500k comments
+bench-sandbox: $(STAMP) ## sandbox speed at 100k tickets + 500k comments
 	$(BIN)/python benchmarks/bench_sandbox.py
 
-bench-small: $(STAMP) ## the same at a small scale, for a quick check
+bench-sandbox-small: $(STAMP) ## sandbox speed at a small scale, for a quick check
 	$(BIN)/python benchmarks/bench_sandbox.py --small
 
 clean: ## remove the environment and local data
