@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo dev test lint format bench-sandbox bench-sandbox-small clean
+.PHONY: help venv chromium demo dev test lint format bench-sandbox bench-sandbox-small clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -18,13 +18,21 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create the environment in .venv (dev extras included)
 
+chromium: ## install Debian's chromium for the UI test when missing (root only)
+	@command -v chromium >/dev/null 2>&1 && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "*** chromium is missing: the UI test will be skipped (apt-get install chromium) ***"; \
+	fi
+
 demo: $(STAMP) ## start the sandbox API, materialize both assets into DuckDB, print what loaded
 	$(BIN)/python -m support_assets.demo
 
 dev: $(STAMP) ## start the sandbox API and the Dagster UI on http://127.0.0.1:3000
 	$(BIN)/python -m support_assets.demo --ui
 
-test: $(STAMP) ## lint, then the whole test suite
+test: $(STAMP) chromium ## lint, then the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
