@@ -1,5 +1,6 @@
 """The `support_tickets` and `ticket_comments` assets, through dagster-dlt."""
 
+import contextlib
 import datetime as dt
 import shutil
 import tempfile
@@ -15,11 +16,12 @@ from dlt.common.pipeline import LoadInfo
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from pydantic import Field
 
-from support_assets.partitions import daily_partitions, plan_run
+from support_assets.paginator import format_ts, parse_ts
+from support_assets.partitions import RunPlan, daily_partitions, plan_run
 from support_assets.pipeline import destination_lock_explained, run_working_dir, support_pipeline
 from support_assets.resources import SupportApiResource
 from support_assets.settings import Settings
-from support_assets.source import DESCRIPTIONS, Connection, support_source
+from support_assets.source import DESCRIPTIONS, SOURCE_NAME, Connection, support_source
 
 GROUP = "support"
 POOL = "support_api"
@@ -84,8 +86,12 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
         )
         working_dir = run_working_dir(settings, context.run.run_id)
         pipeline = support_pipeline(settings, working_dir, full_refresh=config.full_refresh)
-        started = time.monotonic()
         with destination_lock_explained(settings):
+            # The cursors as the destination holds them before this run (dlt restores them
+            # the same way when the run starts), for the "before" half of the metadata.
+            pipeline.sync_destination()
+            cursors_before = stored_cursors(pipeline, settings.api.cursor_field)
+            started = time.monotonic()
             results = list(
                 dlt.run(
                     context=context,
@@ -109,12 +115,17 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
                     "original column keeps the older values (dlt variant columns). Set "
                     "SUPPORT_SCHEMA_CONTRACT=freeze to stop such loads instead."
                 )
+        cursors_after = stored_cursors(pipeline, settings.api.cursor_field)
+        context.log.info(
+            run_summary(connection, elapsed, plan.description, cursors_before, cursors_after)
+        )
         for result in results:
             name = result.asset_key.path[-1]
             yield result._replace(
                 metadata={
                     **(result.metadata or {}),
                     **run_metadata(connection, name, elapsed),
+                    **window_metadata(plan, cursors_before.get(name), cursors_after.get(name)),
                     "window": plan.description,
                     "dagster/row_count": dg.MetadataValue.int(_row_count(pipeline, name)),
                     "schema_changes": dg.MetadataValue.json(
@@ -164,6 +175,71 @@ def run_metadata(connection: Connection, resource: str, elapsed: float) -> dict[
         "records_per_s": round(records / elapsed, 1) if elapsed > 0 else 0.0,
         **{f"retries_{cause}": n for cause, n in sorted(t.retries_by_status.items())},
     }
+
+
+def stored_cursors(pipeline: Any, cursor_field: str) -> dict[str, dt.datetime]:
+    """Each resource's incremental cursor as the pipeline's dlt state holds it, by resource."""
+    resources = pipeline.state.get("sources", {}).get(SOURCE_NAME, {}).get("resources", {})
+    cursors: dict[str, dt.datetime] = {}
+    for name, state in resources.items():
+        value = state.get("incremental", {}).get(cursor_field, {}).get("last_value")
+        if isinstance(value, dt.datetime):
+            cursors[name] = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        elif isinstance(value, str):
+            with contextlib.suppress(ValueError):  # telemetry never fails a load
+                cursors[name] = parse_ts(value)
+    return cursors
+
+
+def window_metadata(
+    plan: RunPlan, before: dt.datetime | None, after: dt.datetime | None
+) -> dict[str, Any]:
+    """What the run read: a backfill's window, and the cursor before and after the run."""
+    metadata: dict[str, Any] = {}
+    if not plan.incremental:
+        metadata["window_start"] = dg.MetadataValue.timestamp(plan.window.start)
+        if plan.window.end is not None:
+            metadata["window_end"] = dg.MetadataValue.timestamp(plan.window.end)
+    # A first incremental run has no stored cursor yet: it starts at SUPPORT_START_DATE.
+    if before is None and plan.incremental:
+        before = plan.window.start
+    if before is not None:
+        metadata["cursor_before"] = dg.MetadataValue.timestamp(before)
+    if after is not None:
+        metadata["cursor_after"] = dg.MetadataValue.timestamp(after)
+    return metadata
+
+
+def run_summary(
+    connection: Connection,
+    elapsed: float,
+    description: str,
+    before: Mapping[str, dt.datetime],
+    after: Mapping[str, dt.datetime],
+) -> str:
+    """One line for the run log: what the API cost this run, and where the cursors went."""
+    t = connection.telemetry
+    records = sum(t.records.values())
+    by_status = ", ".join(f"{cause}: {n}" for cause, n in sorted(t.retries_by_status.items()))
+    per_resource = ", ".join(f"{name} {n}" for name, n in sorted(t.records.items()))
+    rate = records / elapsed if elapsed > 0 else 0.0
+    cursors = ", ".join(
+        f"{name} {_ts(before.get(name))} -> {_ts(after.get(name))}"
+        for name in sorted(set(before) | set(after))
+    )
+    return (
+        f"Support API summary: {description}; {t.requests} HTTP requests, "
+        f"{sum(t.pages.values())} pages, {records} records"
+        f"{f' ({per_resource})' if per_resource else ''}, {t.retries} retries"
+        f"{f' ({by_status})' if by_status else ''}, {t.rate_limited} rate-limited (429) "
+        f"with {t.retry_after_wait_s:.1f} s waited on Retry-After, {t.token_grants} token "
+        f"grants, {t.token_recoveries} token recoveries, {elapsed:.1f} s, {rate:.0f} records/s"
+        f"; cursor {cursors or 'none'}."
+    )
+
+
+def _ts(value: dt.datetime | None) -> str:
+    return format_ts(value) if value is not None else "none"
 
 
 def _row_count(pipeline: Any, table: str) -> int:

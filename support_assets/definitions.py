@@ -3,19 +3,23 @@
 import dagster as dg
 from dagster_dlt import DagsterDltResource
 
+from support_assets.alerts import WEBHOOK_VARIABLE, AlertSink
 from support_assets.assets import build_support_assets
 from support_assets.jobs import build_jobs
 from support_assets.resources import SupportApiResource
 from support_assets.schedules import build_schedules
+from support_assets.sensors import build_sensors
 from support_assets.settings import Settings
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Wire the assets to their resources; secrets stay `EnvVar`s until a run starts."""
+    support_assets = build_support_assets(settings)
     return dg.Definitions(
-        assets=[build_support_assets(settings)],
+        assets=[support_assets],
         jobs=build_jobs(settings),
         schedules=build_schedules(settings),
+        sensors=build_sensors(settings, support_assets),
         resources={
             "dlt": DagsterDltResource(),
             "support_api": SupportApiResource(
@@ -23,6 +27,12 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 client_id=dg.EnvVar("SUPPORT_API_CLIENT_ID"),
                 client_secret=dg.EnvVar("SUPPORT_API_CLIENT_SECRET"),
                 token_url=settings.token_url,
+            ),
+            # The webhook URL is a secret: an `EnvVar`, resolved at each sensor tick and shown
+            # in the UI by name only. Unset, alerts go to the sensors' log and the UI alone
+            # (an `EnvVar` of an unset variable would fail every tick instead).
+            "alert_sink": AlertSink(
+                webhook_url=dg.EnvVar(WEBHOOK_VARIABLE) if settings.alert_webhook else ""
             ),
         },
     )

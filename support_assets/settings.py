@@ -100,6 +100,15 @@ class Settings:
     # Off by default, so a fresh `dagster dev` does not start calling a real API unasked.
     schedule_running: bool = False
     run_max_retries: int = 1
+    # Alert "Support API degraded" when a run needed more retries, or waited longer on
+    # Retry-After, than this.
+    alert_retry_threshold: int = 10
+    alert_rate_limit_wait_threshold: float = 60.0
+    # Whether SUPPORT_ALERT_WEBHOOK_URL is set. Only its presence is read here: the URL is a
+    # secret and reaches the alert resource through `dg.EnvVar`, resolved at each tick.
+    alert_webhook: bool = False
+    # Where the Dagster UI is, for the run links in alerts.
+    ui_base_url: str = "http://127.0.0.1:3000"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -155,6 +164,14 @@ class Settings:
             refresh_cron=get.text("SUPPORT_REFRESH_CRON", base.refresh_cron),
             schedule_running=get.flag("SUPPORT_SCHEDULE_RUNNING", base.schedule_running),
             run_max_retries=get.integer("SUPPORT_RUN_MAX_RETRIES", base.run_max_retries, minimum=0),
+            alert_retry_threshold=get.integer(
+                "SUPPORT_ALERT_RETRY_THRESHOLD", base.alert_retry_threshold, minimum=0
+            ),
+            alert_rate_limit_wait_threshold=get.seconds(
+                "SUPPORT_ALERT_RATE_LIMIT_WAIT_THRESHOLD", base.alert_rate_limit_wait_threshold
+            ),
+            alert_webhook=get.is_set("SUPPORT_ALERT_WEBHOOK_URL"),
+            ui_base_url=get.text("SUPPORT_UI_BASE_URL", base.ui_base_url).rstrip("/"),
         )
 
 
@@ -171,6 +188,10 @@ class _Reader:
     def text(self, name: str, default: str) -> str:
         raw = self._raw(name)
         return default if raw is None else raw
+
+    def is_set(self, name: str) -> bool:
+        """Whether a variable has a value, without reading the value (for secrets)."""
+        return self._raw(name) is not None
 
     def optional(self, name: str, default: str | None) -> str | None:
         """Unset keeps the default; set to an empty value means "the vendor has none"."""
