@@ -120,6 +120,7 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
             run_summary(connection, elapsed, plan.description, cursors_before, cursors_after)
         )
         for result in results:
+            assert result.asset_key is not None  # dagster-dlt names every result's asset
             name = result.asset_key.path[-1]
             yield result._replace(
                 metadata={
@@ -128,6 +129,8 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
                     **window_metadata(plan, cursors_before.get(name), cursors_after.get(name)),
                     "window": plan.description,
                     "dagster/row_count": dg.MetadataValue.int(_row_count(pipeline, name)),
+                    # dagster-dlt names the dlt schema where the dataset belongs.
+                    "dagster/table_name": f"{settings.dataset}.{name}",
                     "schema_changes": dg.MetadataValue.json(
                         {t: c for t, c in changes.items() if t.startswith(name)}
                     ),

@@ -5,6 +5,7 @@ from dagster_dlt import DagsterDltResource
 
 from support_assets.alerts import WEBHOOK_VARIABLE, AlertSink
 from support_assets.assets import build_support_assets
+from support_assets.checks import build_checks
 from support_assets.jobs import build_jobs
 from support_assets.resources import SupportApiResource
 from support_assets.schedules import build_schedules
@@ -17,6 +18,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     support_assets = build_support_assets(settings)
     return dg.Definitions(
         assets=[support_assets],
+        asset_checks=build_checks(settings),
         jobs=build_jobs(settings),
         schedules=build_schedules(settings),
         sensors=build_sensors(settings, support_assets),

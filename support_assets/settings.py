@@ -109,6 +109,9 @@ class Settings:
     alert_webhook: bool = False
     # Where the Dagster UI is, for the run links in alerts.
     ui_base_url: str = "http://127.0.0.1:3000"
+    # The freshness check: the last successful load, and the newest updated_at loaded.
+    max_load_age_hours: float = 2.0
+    max_data_age_hours: float = 24.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -172,6 +175,8 @@ class Settings:
             ),
             alert_webhook=get.is_set("SUPPORT_ALERT_WEBHOOK_URL"),
             ui_base_url=get.text("SUPPORT_UI_BASE_URL", base.ui_base_url).rstrip("/"),
+            max_load_age_hours=get.seconds("SUPPORT_MAX_LOAD_AGE_HOURS", base.max_load_age_hours),
+            max_data_age_hours=get.seconds("SUPPORT_MAX_DATA_AGE_HOURS", base.max_data_age_hours),
         )
 
 

@@ -37,6 +37,7 @@ def materialize(
     partition_range: tuple[str, str] | None = None,
     full_refresh: bool = False,
     selection: list[str] | None = None,
+    with_checks: bool = False,
     raise_on_error: bool = False,
     **kwargs: Any,
 ) -> dg.ExecuteInProcessResult:
@@ -50,8 +51,9 @@ def materialize(
         kwargs["partition_key"] = partition_key or today()
     if full_refresh:
         kwargs["run_config"] = FULL_REFRESH_CONFIG
+    checks = list(defs.asset_checks or []) if with_checks else []
     return dg.materialize(
-        [defs.get_assets_def("support_tickets")],
+        [defs.get_assets_def("support_tickets"), *checks],
         resources=defs.resources,
         raise_on_error=raise_on_error,
         tags=tags,
