@@ -32,14 +32,13 @@ demo: $(STAMP) ## start the sandbox API, materialize both assets into DuckDB, pr
 dev: $(STAMP) ## start the sandbox API and the Dagster UI on http://127.0.0.1:3000
 	$(BIN)/python -m support_assets.demo --ui
 
-test: $(STAMP) chromium ## lint, then the whole test suite
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+test: lint chromium ## lint, then the whole test suite (dg check defs and the CLIs included)
 	$(BIN)/pytest
 
-lint: $(STAMP) ## ruff check and format check
+lint: $(STAMP) ## ruff check, ruff format --check, pyright
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/pyright
 
 format: $(STAMP) ## ruff fix and format
 	$(BIN)/ruff check --fix .
