@@ -31,9 +31,13 @@ def destination_lock_explained(settings: Settings) -> Iterator[None]:
     except Exception as exc:
         if not _is_lock_conflict(exc):
             raise
-        raise dg.RetryRequested(max_retries=3, seconds_to_wait=30) from DestinationBusy(
+        wait = settings.lock_retry_wait
+        raise dg.RetryRequested(
+            max_retries=settings.lock_retries, seconds_to_wait=wait
+        ) from DestinationBusy(
             f"destination busy: another process holds {Path(settings.duckdb_path).absolute()} "
-            "(DuckDB allows one writer). Close it there; the step is retried in 30 s."
+            f"(DuckDB allows one writer). Close it there; the step is retried in {wait:g} s, "
+            f"{settings.lock_retries} times at most."
         )
 
 

@@ -110,6 +110,9 @@ class Settings:
     # Where the Dagster UI is, for the run links in alerts.
     ui_base_url: str = "http://127.0.0.1:3000"
     # The freshness check: the last successful load, and the newest updated_at loaded.
+    # When another process holds the DuckDB file: wait this long, this often, then fail.
+    lock_retry_wait: float = 30.0
+    lock_retries: int = 3
     max_load_age_hours: float = 2.0
     max_data_age_hours: float = 24.0
 
@@ -175,6 +178,8 @@ class Settings:
             ),
             alert_webhook=get.is_set("SUPPORT_ALERT_WEBHOOK_URL"),
             ui_base_url=get.text("SUPPORT_UI_BASE_URL", base.ui_base_url).rstrip("/"),
+            lock_retry_wait=get.seconds("SUPPORT_LOCK_RETRY_WAIT", base.lock_retry_wait),
+            lock_retries=get.integer("SUPPORT_LOCK_RETRIES", base.lock_retries, minimum=0),
             max_load_age_hours=get.seconds("SUPPORT_MAX_LOAD_AGE_HOURS", base.max_load_age_hours),
             max_data_age_hours=get.seconds("SUPPORT_MAX_DATA_AGE_HOURS", base.max_data_age_hours),
         )
