@@ -148,3 +148,17 @@ def test_every_vendor_name_is_a_setting_with_the_contract_default() -> None:
     assert vendor.api.total_path is None
     assert vendor.api.cursor_field == "modified_at"
     assert (vendor.api.since_param, vendor.api.before_param) == ("start_time", "end_time")
+
+
+def test_every_setting_is_documented_in_the_readme_and_env_example() -> None:
+    import re
+
+    code = (ROOT / "support_assets" / "settings.py").read_text()
+    code += (ROOT / "support_assets" / "definitions.py").read_text()
+    names = set(re.findall(r'"(SUPPORT_[A-Z_]+)"', code)) | {"SUPPORT_ALERT_WEBHOOK_URL"}
+    readme = (ROOT / "README.md").read_text()
+    example = (ROOT / ".env.example").read_text()
+
+    assert len(names) > 30
+    assert sorted(n for n in names if n not in readme) == []
+    assert sorted(n for n in names if f"{n}=" not in example) == []
