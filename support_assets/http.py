@@ -37,6 +37,8 @@ class RetryAfterTooLong(SupportApiError):
 class TokenRefresher(Protocol):
     """What the session needs from the OAuth helper to survive revoked tokens."""
 
+    access_token_url: str
+
     def bearer(self) -> str:
         """The `Authorization` header value, refreshing the token first when it is old."""
         ...
@@ -225,9 +227,9 @@ class RetryingSession(requests.Session):
             self.telemetry.count_response(response.status_code)
             if response.status_code == 401:
                 raise SupportApiError(
-                    f"{describe(request)} rejected a freshly issued token (HTTP 401): the "
-                    "credentials are valid but this client may not read the API. Check the "
-                    "client's permissions at the vendor."
+                    f"credentials rejected: {describe(request)} refused a token just issued "
+                    f"by {self.tokens.access_token_url} (HTTP 401 twice). Check that the "
+                    "client may read this API and that SUPPORT_API_TOKEN_URL belongs to it."
                 )
         return response
 

@@ -225,3 +225,27 @@ def test_plain_http_off_loopback_is_refused_before_any_request(
     assert not result.success
     assert f"{setting}={url!r} uses http:// off loopback" in failure_message(result)
     assert api_env.stats()["requests"] == {}
+
+
+def test_a_token_refused_twice_fails_naming_the_token_url(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    # Tokens die the moment they are issued: the one retry with a fresh token fails too.
+    api_env.set_faults({"name": "token_early_expiry", "lifetime": 0.001})
+
+    result = materialize(settings)
+
+    assert not result.success
+    message = failure_message(result)
+    assert "credentials rejected: GET /v1/" in message
+    assert f"by {api_env.token_url} (HTTP 401 twice)" in message
+    assert not table_exists(settings, "support_tickets")
+
+
+def test_a_duckdb_file_named_like_the_dataset_is_refused(settings: Settings) -> None:
+    from support_assets.pipeline import destination_of
+
+    clash = dataclasses.replace(settings, duckdb_path="data/support.duckdb")
+
+    with pytest.raises(ValueError, match="ambiguous catalog"):
+        destination_of(clash)
