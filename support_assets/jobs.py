@@ -4,7 +4,6 @@ from typing import Any
 
 import dagster as dg
 
-from support_assets.partitions import daily_partitions
 from support_assets.settings import Settings
 
 SUPPORT_ASSETS = dg.AssetSelection.groups("support")
@@ -21,14 +20,12 @@ def build_jobs(settings: Settings) -> list[Any]:
         dg.define_asset_job(
             "support_refresh_job",
             selection=SUPPORT_ASSETS,
-            partitions_def=daily_partitions(settings),
             description="Incremental refresh of tickets and comments (today's partition).",
             tags=retries,
         ),
         dg.define_asset_job(
             "support_full_refresh_job",
             selection=SUPPORT_ASSETS,
-            partitions_def=daily_partitions(settings),
             config=FULL_REFRESH_CONFIG,
             description="Rebuild both tables from SUPPORT_START_DATE; the cursor follows.",
             tags=retries,
