@@ -6,6 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +115,14 @@ def require_service(name: str, reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message} (CI must run this test)")
     pytest.skip(f"SKIPPED LOUDLY: {message}")
+
+
+def wait_for(what: str, probe: Callable[[], Any], seconds: float, log: Path) -> Any:
+    """Poll `probe` until it returns something truthy; fail with the daemon's log if never."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.5)
+    pytest.fail(f"timed out waiting for {what}; daemon log:\n{log.read_text()[-4000:]}")

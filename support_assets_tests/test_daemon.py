@@ -3,10 +3,8 @@
 import json
 import shutil
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import pytest
@@ -19,22 +17,12 @@ from support_assets_tests.helpers import (
     run_cli,
     today,
     venv_bin,
+    wait_for,
     warehouse_rows,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-
-
-def wait_for(what: str, probe: Callable[[], Any], seconds: float, log: Path) -> Any:
-    """Poll `probe` until it returns something truthy; fail with the daemon's log if never."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.5)
-    pytest.fail(f"timed out waiting for {what}; daemon log:\n{log.read_text()[-4000:]}")
 
 
 @pytest.fixture
