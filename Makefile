@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv chromium demo dev test lint format bench-sandbox bench-sandbox-small clean
+.PHONY: help venv chromium demo dev test lint format bench bench-small bench-sandbox bench-sandbox-small clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,6 +43,12 @@ lint: $(STAMP) ## ruff check, ruff format --check, pyright
 format: $(STAMP) ## ruff fix and format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+bench: $(STAMP) ## pipeline benchmark: floor, bare dlt, support_assets (100k tickets + 500k comments)
+	$(BIN)/python benchmarks/bench_pipeline.py
+
+bench-small: $(STAMP) ## the pipeline benchmark at 10k + 50k, 3 repetitions
+	$(BIN)/python benchmarks/bench_pipeline.py --scale small
 
 bench-sandbox: $(STAMP) ## sandbox speed at 100k tickets + 500k comments
 	$(BIN)/python benchmarks/bench_sandbox.py

@@ -102,7 +102,10 @@ def _updated(rng: random.Random, created: list[int], anchor: int, edited: float)
     mean_gap = 20 * 86400
     for i, c in enumerate(created):
         if rand() < edited:
-            updated[i] = min(anchor, c + int(-math.log(1.0 - rand()) * mean_gap))
+            edit = c + int(-math.log(1.0 - rand()) * mean_gap)
+            # An edit that would land after the anchor lands somewhere before it instead:
+            # clamping piled thousands of records onto the anchor's second.
+            updated[i] = edit if edit <= anchor else c + int(rand() * (anchor - c + 1))
     stamped = 0
     while stamped < n // 4:
         when = start + int(rand() * SPAN_SECONDS)
