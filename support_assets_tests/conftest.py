@@ -1,6 +1,7 @@
 """Shared fixtures: one sandbox API per session (reset per test), a DuckDB file per test."""
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,7 +9,15 @@ import pytest
 
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import RetryPolicy, Settings
-from support_assets_tests.helpers import CLIENT_ID, CLIENT_SECRET, COMMENTS, SEED, TICKETS
+from support_assets_tests.helpers import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    COMMENTS,
+    POSTGRES,
+    SEED,
+    TICKETS,
+    require_service,
+)
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +68,23 @@ def api_env(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> SandboxS
     monkeypatch.setenv("SUPPORT_API_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("SUPPORT_API_CLIENT_SECRET", CLIENT_SECRET)
     return sandbox
+
+
+@pytest.fixture
+def scratch_database() -> Iterator[str]:
+    """A PostgreSQL database of the test's own (its DSN), dropped afterwards."""
+    psycopg2 = pytest.importorskip("psycopg2")
+    name = f"support_assets_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg2.connect(f"{POSTGRES}/test", connect_timeout=3)
+    except psycopg2.OperationalError as exc:
+        require_service("PostgreSQL at 127.0.0.1:5432", str(exc).strip())
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'create database "{name}"')
+    try:
+        yield f"{POSTGRES}/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{name}" with (force)')
+        admin.close()

@@ -4,6 +4,7 @@ import dataclasses
 import datetime as dt
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +24,8 @@ CLIENT_ID = "test-client"
 # Looks like no real secret and is scanned for in everything a run leaves behind.
 CLIENT_SECRET = "canary-7f3a9c1e5b2d4"
 SEED = 7
+# The machine's PostgreSQL; dlt insists on a password even where the server trusts us.
+POSTGRES = "postgresql://postgres:postgres@127.0.0.1:5432"
 TICKETS = 250
 COMMENTS = 600
 
@@ -126,3 +129,26 @@ def wait_for(what: str, probe: Callable[[], Any], seconds: float, log: Path) -> 
             return value
         time.sleep(0.5)
     pytest.fail(f"timed out waiting for {what}; daemon log:\n{log.read_text()[-4000:]}")
+
+
+def dagster_env(sandbox: Any, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """What a user's shell gives the dagster CLIs: only PATH, HOME and the settings."""
+    return {
+        "PATH": str(Path(venv_bin("dagster")).parent) + ":/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "SUPPORT_API_BASE_URL": sandbox.url,
+        "SUPPORT_API_CLIENT_ID": CLIENT_ID,
+        "SUPPORT_API_CLIENT_SECRET": CLIENT_SECRET,
+        "SUPPORT_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+        "SUPPORT_DLT_DIR": str(tmp_path / "dlt"),
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
+        **extra,
+    }
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -12,8 +12,7 @@ import pytest
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
 from support_assets_tests.helpers import (
-    CLIENT_ID,
-    CLIENT_SECRET,
+    dagster_env,
     run_cli,
     today,
     venv_bin,
@@ -38,19 +37,9 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def daemon(
     sandbox: SandboxServer, dagster_home: Path, tmp_path: Path
 ) -> Iterator[tuple[dict[str, str], Path]]:
-    env = {
-        "PATH": str(Path(venv_bin("dagster")).parent) + ":/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "DAGSTER_HOME": str(dagster_home),
-        "SUPPORT_API_BASE_URL": sandbox.url,
-        "SUPPORT_API_CLIENT_ID": CLIENT_ID,
-        "SUPPORT_API_CLIENT_SECRET": CLIENT_SECRET,
-        "SUPPORT_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
-        "SUPPORT_DLT_DIR": str(tmp_path / "dlt"),
-        "SUPPORT_SCHEDULE_RUNNING": "true",
-        "SUPPORT_REFRESH_CRON": "* * * * *",
-        "RUNTIME__DLTHUB_TELEMETRY": "false",
-    }
+    env = dagster_env(
+        sandbox, tmp_path, SUPPORT_SCHEDULE_RUNNING="true", SUPPORT_REFRESH_CRON="* * * * *"
+    )
     log = tmp_path / "daemon.log"
     with log.open("w") as out:
         process = subprocess.Popen(

@@ -1,10 +1,7 @@
 """The production instance (deploy/dagster.yaml): Dagster's storage in real PostgreSQL."""
 
 import shutil
-import socket
 import subprocess
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,73 +9,39 @@ import requests
 
 from support_assets.sandbox import SandboxServer
 from support_assets_tests.helpers import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    require_service,
+    dagster_env,
+    free_port,
     today,
     venv_bin,
     wait_for,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-ADMIN = "postgresql://postgres:postgres@127.0.0.1:5432/test"
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 RUNS_QUERY = "{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }"
 
 
-@pytest.fixture
-def dagster_database() -> Iterator[str]:
-    """A scratch database for Dagster's runs, events and schedules; dropped afterwards."""
-    psycopg2 = pytest.importorskip("psycopg2")
-    name = f"dagster_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg2.connect(ADMIN, connect_timeout=3)
-    except psycopg2.OperationalError as exc:
-        require_service("PostgreSQL at 127.0.0.1:5432", str(exc).strip())
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    try:
-        yield name
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_daemon_and_webserver_on_postgres_run_the_schedule_and_store_its_materializations(
-    sandbox: SandboxServer, dagster_database: str, tmp_path: Path
+    sandbox: SandboxServer, scratch_database: str, tmp_path: Path
 ) -> None:
     import psycopg2
 
+    dagster_database = scratch_database.rsplit("/", 1)[1]
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
     port = free_port()
-    env = {
-        "PATH": str(Path(venv_bin("dagster")).parent) + ":/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "DAGSTER_HOME": str(home),
-        "DAGSTER_PG_HOST": "127.0.0.1",
-        "DAGSTER_PG_PORT": "5432",
-        "DAGSTER_PG_USERNAME": "postgres",
-        "DAGSTER_PG_PASSWORD": "postgres",
-        "DAGSTER_PG_DB": dagster_database,
-        "SUPPORT_API_BASE_URL": sandbox.url,
-        "SUPPORT_API_CLIENT_ID": CLIENT_ID,
-        "SUPPORT_API_CLIENT_SECRET": CLIENT_SECRET,
-        "SUPPORT_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
-        "SUPPORT_DLT_DIR": str(tmp_path / "dlt"),
-        "SUPPORT_SCHEDULE_RUNNING": "true",
-        "SUPPORT_REFRESH_CRON": "* * * * *",
-        "RUNTIME__DLTHUB_TELEMETRY": "false",
-    }
+    env = dagster_env(
+        sandbox,
+        tmp_path,
+        DAGSTER_PG_HOST="127.0.0.1",
+        DAGSTER_PG_PORT="5432",
+        DAGSTER_PG_USERNAME="postgres",
+        DAGSTER_PG_PASSWORD="postgres",
+        DAGSTER_PG_DB=dagster_database,
+        SUPPORT_SCHEDULE_RUNNING="true",
+        SUPPORT_REFRESH_CRON="* * * * *",
+    )
     log = tmp_path / "dagster.log"
     workspace = str(ROOT / "workspace.yaml")
     with log.open("w") as out:
@@ -125,8 +88,7 @@ def test_daemon_and_webserver_on_postgres_run_the_schedule_and_store_its_materia
 
     assert run["status"] == "SUCCESS"
     assert {t["key"]: t["value"] for t in run["tags"]}["dagster/partition"] == today()
-    admin_dsn = ADMIN.rsplit("/", 1)[0] + f"/{dagster_database}"
-    with psycopg2.connect(admin_dsn) as con, con.cursor() as cur:
+    with psycopg2.connect(scratch_database) as con, con.cursor() as cur:
         cur.execute(
             "select asset_key from event_logs where run_id = %s "
             "and dagster_event_type = 'ASSET_MATERIALIZATION' order by asset_key",

@@ -1,39 +1,14 @@
 """Postgres as the destination, end to end, against the machine's real PostgreSQL."""
 
 import dataclasses
-import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
-from support_assets_tests.helpers import COMMENTS, TICKETS, materialize, require_service
-
-# dlt insists on a password even where the server trusts local connections.
-PG = "postgresql://postgres:postgres@127.0.0.1:5432"
+from support_assets_tests.helpers import COMMENTS, TICKETS, materialize
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def scratch_database() -> Iterator[str]:
-    """A database of its own for the test, dropped afterwards."""
-    psycopg2 = pytest.importorskip("psycopg2")
-    name = f"support_assets_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg2.connect(f"{PG}/test", connect_timeout=3)
-    except psycopg2.OperationalError as exc:
-        require_service("PostgreSQL at 127.0.0.1:5432", str(exc).strip())
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    try:
-        yield f"{PG}/{name}"
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
 
 
 def test_postgres_destination_loads_and_merges_like_duckdb(

@@ -2,7 +2,6 @@
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,8 +13,8 @@ import requests
 
 from support_assets.sandbox import SandboxServer
 from support_assets_tests.helpers import (
-    CLIENT_ID,
-    CLIENT_SECRET,
+    dagster_env,
+    free_port,
     require_service,
     today,
     venv_bin,
@@ -59,12 +58,6 @@ query Run($runId: ID!) { runOrError(runId: $runId) { ... on Run { status } } }
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def webserver(sandbox: SandboxServer, tmp_path: Path) -> Iterator[str]:
     """dagster-webserver on a free loopback port, runs launched at once (no queue)."""
@@ -75,16 +68,7 @@ def webserver(sandbox: SandboxServer, tmp_path: Path) -> Iterator[str]:
         "  class: DefaultRunCoordinator\ntelemetry:\n  enabled: false\nnux:\n  enabled: false\n"
     )
     port = free_port()
-    env = {
-        "PATH": str(Path(venv_bin("dagster")).parent) + ":/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "DAGSTER_HOME": str(home),
-        "SUPPORT_API_BASE_URL": sandbox.url,
-        "SUPPORT_API_CLIENT_ID": CLIENT_ID,
-        "SUPPORT_API_CLIENT_SECRET": CLIENT_SECRET,
-        "SUPPORT_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
-        "SUPPORT_DLT_DIR": str(tmp_path / "dlt"),
-    }
+    env = dagster_env(sandbox, tmp_path)
     log = (tmp_path / "webserver.log").open("w")
     process = subprocess.Popen(
         [
