@@ -241,7 +241,12 @@ def support_source(
 ) -> list[DltResource]:
     """Support tickets and ticket comments from the Support API."""
     api = connection.api if connection else DEFAULT_API
-    config = cast(RESTAPIConfig, to_dlt_config(seed or seed_config(api), connection, window))
+    policy = connection.session.policy if connection else DEFAULT_RETRY
+    seed = seed or seed_config(api, policy)
+    if connection is not None:
+        # The seed's error_handler is the session's retry policy: dlt has no such key.
+        connection.session.policy = retry_policy_of(seed, policy)
+    config = cast(RESTAPIConfig, to_dlt_config(seed, connection, window))
     resources = rest_api_resources(config)
     for resource in resources:
         resource.__doc__ = DESCRIPTIONS.get(resource.name)

@@ -9,7 +9,7 @@ from support_assets.paginator import WindowedOffsetPaginator
 from support_assets.resources import SupportApiResource
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import RETRY_STATUSES, ApiNames, RetryPolicy, Settings
-from support_assets.source import retry_policy_of, seed_config, to_dlt_config
+from support_assets.source import retry_policy_of, seed_config, support_source, to_dlt_config
 from support_assets_tests.helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -75,6 +75,11 @@ def test_seed_error_handler_becomes_the_session_retry_policy() -> None:
     policy = retry_policy_of(seed, RetryPolicy())
 
     assert policy == RetryPolicy(statuses=(429, 503), max_retries=5, backoff_factor=1.5)
+    connection = SupportApiResource(
+        base_url="http://127.0.0.1:9", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    ).connect()
+    support_source(connection, None, seed)
+    assert connection.session.policy == policy
     assert policy.max_attempts == 6
     assert retry_policy_of(seed_config(), RetryPolicy()).statuses == RETRY_STATUSES
 
