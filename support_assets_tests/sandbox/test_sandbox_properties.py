@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from support_assets.sandbox import SandboxServer
-from support_assets_tests.sandbox_fixtures import PATHS, Api, order_key, small_sandbox
+from support_assets_tests.sandbox.sandbox_fixtures import PATHS, Api, order_key
 
 STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 SETTINGS = settings(
@@ -20,12 +20,6 @@ SETTINGS = settings(
     deadline=None,  # a loopback round trip, not the code under test, sets the pace
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with small_sandbox() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -1,31 +1,21 @@
 """The sandbox's seed data is realistic and deterministic, and mutations behave like a desk's."""
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from itertools import groupby
 
 import orjson
 import pytest
 
 from support_assets.sandbox import SandboxServer
-from support_assets_tests.sandbox_fixtures import ANCHOR, COMMENTS, TICKETS, Api, small_sandbox
+from support_assets_tests.sandbox.sandbox_fixtures import (
+    ANCHOR,
+    COMMENTS,
+    TICKETS,
+    Api,
+)
 
 STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with small_sandbox() as server:
-        yield server
-
-
-@pytest.fixture
-def api(sandbox: SandboxServer) -> Iterator[Api]:
-    sandbox.reset()
-    client = Api(sandbox)
-    client.login()
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="module")

@@ -2,36 +2,20 @@
 
 import base64
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from itertools import groupby
 
 import pytest
 
 from support_assets.sandbox import SandboxServer
-from support_assets_tests.sandbox_fixtures import (
+from support_assets_tests.sandbox.sandbox_fixtures import (
     CLIENT,
     COMMENTS,
     TICKETS,
     Api,
     order_key,
-    small_sandbox,
 )
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with small_sandbox() as server:
-        yield server
-
-
-@pytest.fixture
-def api(sandbox: SandboxServer) -> Iterator[Api]:
-    sandbox.reset()
-    client = Api(sandbox)
-    client.login()
-    yield client
-    client.close()
 
 
 def tie_group(records: list[dict], size: int = 3) -> tuple[int, list[dict]]:

@@ -1,7 +1,6 @@
 """Each sandbox fault does what it says, the same way for the same seed."""
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -9,24 +8,9 @@ import pytest
 import requests
 
 from support_assets.sandbox import SandboxError, SandboxServer
-from support_assets_tests.sandbox_fixtures import TICKETS, Api, small_sandbox
+from support_assets_tests.sandbox.sandbox_fixtures import TICKETS, Api
 
 URLS = [{"offset": offset, "limit": 10} for offset in range(0, 300, 10)]  # 30 distinct URLs
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with small_sandbox() as server:
-        yield server
-
-
-@pytest.fixture
-def api(sandbox: SandboxServer) -> Iterator[Api]:
-    sandbox.reset()
-    client = Api(sandbox)
-    client.login()
-    yield client
-    client.close()
 
 
 def until_ok(api: Api, resource: str = "tickets", **params: object) -> list[requests.Response]:

@@ -14,13 +14,13 @@ import yaml
 from support_assets.sandbox import SandboxError, SandboxServer
 from support_assets.sandbox.app import SandboxApp
 from support_assets.sandbox.state import Config, Sandbox
-from support_assets_tests.sandbox_fixtures import ANCHOR, COMMENTS, TICKETS, Api, small_sandbox
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with small_sandbox() as server:
-        yield server
+from support_assets_tests.sandbox.sandbox_fixtures import (
+    ANCHOR,
+    COMMENTS,
+    TICKETS,
+    Api,
+    small_sandbox,
+)
 
 
 @pytest.fixture
