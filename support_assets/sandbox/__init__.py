@@ -26,7 +26,8 @@ on every run; setting faults or resetting starts the attempt and page counts aga
   JSON, an HTML or an empty body. With `rate_limit`, a URL still fails at most twice.
 - `token_revoke` (every=5): every token is revoked after each `every`-th 200 data page.
 - `token_early_expiry` (lifetime=1): tokens die `lifetime` seconds (a float) after issue,
-  while the token response still promises the full `expires_in`.
+  while the token response still promises the full `expires_in`; with `lifetime` 0 every
+  token is dead on arrival, whatever the client's speed.
 - `live_updates` (per_page=1): before answering a page with offset > 0, that many records
   ahead of the offset in the request's filtered order get a new `updated_at` and content,
   so they move to the end and the records behind shift one place forward.

@@ -23,7 +23,7 @@ _PARAMS: dict[str, dict[str, tuple[float, type, float, float]]] = {
     "rate_limit": {"ratio": (0.3, float, 0.0, 1.0), "retry_after": (1, int, 0, 3600)},
     "server_errors": {"ratio": (0.3, float, 0.0, 1.0)},
     "token_revoke": {"every": (5, int, 1, 10**9)},
-    "token_early_expiry": {"lifetime": (1.0, float, 0.001, 10**9)},
+    "token_early_expiry": {"lifetime": (1.0, float, 0.0, 10**9)},
     "live_updates": {"per_page": (1, int, 1, 100)},
     "schema_drift": {"after_pages": (0, int, 0, 10**9)},
     "malformed_page": {"offset": (100, int, 0, 10**9)},
