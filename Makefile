@@ -13,7 +13,9 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	# Compiled up front: where PYTHONDONTWRITEBYTECODE is set (as on CI machines), every
+	# dagster CLI call, daemon and run worker would otherwise compile its imports again.
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev]'
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create the environment in .venv (dev extras included)

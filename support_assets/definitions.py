@@ -22,6 +22,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=build_jobs(settings),
         schedules=build_schedules(settings),
         sensors=build_sensors(settings, support_assets),
+        # A run is one load step and one check step, in that order: the multiprocess
+        # executor would start a process per step and import the code location in each
+        # (about 5 s apiece here) to gain no parallelism. Runs stay separate processes.
+        executor=dg.in_process_executor,
         resources={
             "dlt": DagsterDltResource(),
             "support_api": SupportApiResource(
