@@ -18,7 +18,12 @@ from pydantic import Field
 
 from support_assets.paginator import format_ts, parse_ts
 from support_assets.partitions import RunPlan, daily_partitions, plan_run
-from support_assets.pipeline import destination_lock_explained, run_working_dir, support_pipeline
+from support_assets.pipeline import (
+    destination_lock_explained,
+    loader_file_format,
+    run_working_dir,
+    support_pipeline,
+)
 from support_assets.resources import SupportApiResource
 from support_assets.settings import Settings
 from support_assets.source import DESCRIPTIONS, SOURCE_NAME, Connection, support_source
@@ -84,6 +89,7 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
         connection = support_api.connect(
             settings.api, settings.retry, settings.token_refresh_margin
         )
+        connection.arrow_pages = settings.arrow_pages
         working_dir = run_working_dir(settings, context.run.run_id)
         pipeline = support_pipeline(settings, working_dir, full_refresh=config.full_refresh)
         with destination_lock_explained(settings):
@@ -99,6 +105,7 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
                     dlt_pipeline=pipeline,
                     dagster_dlt_translator=SupportTranslator(),
                     schema_contract=_contract(settings),
+                    loader_file_format=loader_file_format(settings),
                     **({"write_disposition": "replace"} if config.full_refresh else {}),
                 )
             )
@@ -169,6 +176,7 @@ def run_metadata(connection: Connection, resource: str, elapsed: float) -> dict[
         "http_requests": t.requests,
         "pages": t.pages[resource],
         "records_fetched": records,
+        "pages_via_row_path": t.row_path_pages[resource],
         "retries": t.retries,
         "rate_limited_429": t.rate_limited,
         "retry_after_wait_s": round(t.retry_after_wait_s, 3),

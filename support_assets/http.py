@@ -72,6 +72,9 @@ class Telemetry:
         self.recent_retries: deque[tuple[str, str | None, float]] = deque(maxlen=50)
         self.pages: Counter[str] = Counter()
         self.records: Counter[str] = Counter()
+        # Pages that did not fit the table's column types went through dlt's slower row
+        # path (see `arrow.py`): a steady non-zero count means the API's types moved.
+        self.row_path_pages: Counter[str] = Counter()
 
     def count_response(self, status: int) -> None:
         """A response arrived, whatever its status."""
@@ -80,6 +83,11 @@ class Telemetry:
             self.responses_by_status[status] += 1
             if status == 429:
                 self.rate_limited += 1
+
+    def count_row_path_page(self, resource: str) -> None:
+        """A page went to dlt as dicts because it did not fit the columns' types."""
+        with self._lock:
+            self.row_path_pages[resource] += 1
 
     def count_error(self) -> None:
         """An attempt ended without a response (connection error, timeout)."""

@@ -74,6 +74,20 @@ def destination_of(settings: Settings, full_refresh: bool = False) -> Destinatio
     return destination
 
 
+# Arrow pages skip dlt's row normalizer, which is what adds `_dlt_load_id` and `_dlt_id`;
+# pages that fall back to dicts get them, so the Arrow ones must too, or one table would
+# hold rows with and without them (and `_dlt_load_id` is NOT NULL).
+_ARROW_NORMALIZER = {
+    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
+    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "true",
+}
+
+
+def loader_file_format(settings: Settings) -> str | None:
+    """Parquet into DuckDB (a bulk read of the pages' own files); dlt's choice elsewhere."""
+    return "parquet" if settings.destination == "duckdb" else None
+
+
 def support_pipeline(
     settings: Settings, working_dir: str | os.PathLike[str], full_refresh: bool = False
 ) -> dlt.Pipeline:
@@ -82,6 +96,7 @@ def support_pipeline(
     The incremental cursor is not kept there: dlt stores it with the data in the
     destination, and each run restores it from there.
     """
+    os.environ.update(_ARROW_NORMALIZER)
     return dlt.pipeline(
         pipeline_name=settings.pipeline_name,
         pipelines_dir=str(working_dir),

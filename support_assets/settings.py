@@ -93,6 +93,8 @@ class Settings:
     dlt_dir: str = "data/dlt"
     # Keep a successful run's dlt working files (trace, extracted packages) for debugging.
     keep_run_files: bool = False
+    # Pages as Arrow tables (fast); off sends every page through dlt's row path.
+    arrow_pages: bool = True
     pipeline_name: str = "support_desk"
     schema_contract: str = "evolve"
     start_date: dt.date = dt.date(2024, 1, 1)
@@ -164,6 +166,7 @@ class Settings:
             dataset=get.text("SUPPORT_DATASET", base.dataset),
             dlt_dir=get.text("SUPPORT_DLT_DIR", base.dlt_dir),
             keep_run_files=get.flag("SUPPORT_KEEP_RUN_FILES", base.keep_run_files),
+            arrow_pages=get.flag("SUPPORT_ARROW_PAGES", base.arrow_pages),
             pipeline_name=get.text("SUPPORT_PIPELINE_NAME", base.pipeline_name),
             schema_contract=contract,
             start_date=get.date("SUPPORT_START_DATE", base.start_date),

@@ -21,6 +21,7 @@ from dlt.extract.resource import DltResource
 from dlt.sources.rest_api import rest_api_resources
 from dlt.sources.rest_api.typing import RESTAPIConfig
 
+from support_assets.arrow import ArrowPages
 from support_assets.http import RetryingSession, Telemetry
 from support_assets.paginator import PageCheck, WindowedOffsetPaginator, format_ts
 from support_assets.settings import (
@@ -55,6 +56,7 @@ CONTRACT_COLUMNS: dict[str, dict[str, dict[str, Any]]] = {
         # column keeps every value as sent, where flattening would scatter them over
         # type-variant columns and grow the table with each new custom field.
         "custom_fields": {"data_type": "json"},
+        "tags": {"data_type": "json"},
         "created_at": _TIMESTAMP,
     },
     COMMENTS_RESOURCE: {
@@ -65,6 +67,11 @@ CONTRACT_COLUMNS: dict[str, dict[str, dict[str, Any]]] = {
         "created_at": _TIMESTAMP,
     },
 }
+
+
+def _query_value(value: dt.datetime | None) -> str | None:
+    # dlt converts an unset end too; requests leaves a None parameter out.
+    return format_ts(value) if value is not None else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +98,7 @@ class Connection:
     api: ApiNames
     window_pages: int = 50
     max_rereads: int = 3
+    arrow_pages: bool = True
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
 
@@ -214,8 +222,11 @@ def to_dlt_config(
                 "start_param": api.since_param,
                 "end_param": api.before_param,
                 "cursor_path": cursor,
-                "initial_value": format_ts(window.start),
-                "end_value": format_ts(window.end) if window.end else None,
+                # Datetimes, as the Arrow pages' cursor column holds them; the API gets
+                # RFC 3339 back through `convert`.
+                "initial_value": window.start.astimezone(dt.UTC),
+                "end_value": window.end.astimezone(dt.UTC) if window.end else None,
+                "convert": _query_value,
                 # dlt's boundary de-duplication would drop a record updated twice within the
                 # cursor's second; ties at the cursor are re-read and merged instead.
                 "primary_key": [],
@@ -233,7 +244,9 @@ def to_dlt_config(
     }
 
 
-@dlt.source(name=SOURCE_NAME, max_table_nesting=1)
+# Nesting 0: objects and lists are JSON columns, on the Arrow pages and on the pages that
+# go through dlt's row path alike (see `arrow.py`).
+@dlt.source(name=SOURCE_NAME, max_table_nesting=0)
 def support_source(
     connection: Connection | None = None,
     window: LoadWindow | None = None,
@@ -250,4 +263,10 @@ def support_source(
     resources = rest_api_resources(config)
     for resource in resources:
         resource.__doc__ = DESCRIPTIONS.get(resource.name)
+        if connection is not None:
+            # Right after the paginator, so dlt's incremental step already sees Arrow.
+            pages = ArrowPages(
+                resource, api.cursor_field, connection.telemetry, connection.arrow_pages
+            )
+            resource.add_step(pages, insert_at=1)
     return resources

@@ -1,9 +1,12 @@
 """Both assets end to end: sandbox over HTTP, Dagster, a real DuckDB file."""
 
+import dataclasses
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pytest
 
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
@@ -64,6 +67,9 @@ def test_materializations_carry_row_counts_columns_and_http_telemetry(
     assert tickets["records_fetched"] == TICKETS
     assert tickets["pages"] == -(-TICKETS // 100)
     assert tickets["token_grants"] == 1
+    # Every page of a clean load fits the columns and goes to dlt as Arrow.
+    assert tickets["pages_via_row_path"] == 0
+    assert metadata["ticket_comments"]["pages_via_row_path"] == 0
     columns = {c.name for c in tickets["dagster/column_schema"].columns}
     assert {"id", "subject", "priority", "assignee_id", "updated_at"} <= columns
     assert metadata["ticket_comments"]["dagster/row_count"] == COMMENTS
@@ -123,3 +129,35 @@ def test_asset_specs_have_plain_keys_group_kinds_and_no_upstream_stubs(
         assert node.parent_keys == set()
         assert {"dlt", "duckdb"} <= set(node.kinds)
         assert node.description and node.description.endswith("merged on id.")
+
+
+def table_shape_and_rows(settings: Settings, table: str) -> tuple[list[Any], list[Any]]:
+    """Column names and types, and every row ordered by id (dlt's bookkeeping left out)."""
+    columns = warehouse_rows(
+        settings,
+        "select column_name, data_type from information_schema.columns where "
+        f"table_schema = 'support' and table_name = '{table}' "
+        "and column_name not in ('_dlt_load_id', '_dlt_id') order by column_name",
+    )
+    names = ", ".join(f'"{name}"' for name, _ in columns)
+    return columns, warehouse_rows(settings, f"select {names} from support.{table} order by id")
+
+
+@pytest.mark.parametrize("fault", [None, {"name": "schema_drift", "after_pages": 3}])
+def test_arrow_pages_and_dlts_row_path_load_identical_tables(
+    api_env: SandboxServer, settings: Settings, tmp_path: Path, fault: dict[str, Any] | None
+) -> None:
+    row_path = dataclasses.replace(
+        settings,
+        arrow_pages=False,
+        duckdb_path=str(tmp_path / "row_path.duckdb"),
+        dlt_dir=str(tmp_path / "row_path_dlt"),
+    )
+    for run_settings in (settings, row_path):
+        api_env.set_faults(*([fault] if fault else []))  # drift starts at the same page
+        assert materialize(run_settings).success
+
+    for table in ("support_tickets", "ticket_comments"):
+        arrow_columns, arrow_rows = table_shape_and_rows(settings, table)
+        assert len(arrow_rows) == (TICKETS if table == "support_tickets" else COMMENTS)
+        assert table_shape_and_rows(row_path, table) == (arrow_columns, arrow_rows)

@@ -1,0 +1,161 @@
+"""Pages as Arrow tables: the records go to the warehouse without dlt's per-row Python.
+
+dlt normalizes a list of dicts row by row (naming, nesting, type coercion), which at
+600,000 records costs more than fetching them. An Arrow table is written to Parquet at
+extract, passes normalize as a file and is bulk-loaded, so each page is converted once
+here, column by column, with the types the table's schema already has.
+
+Nothing the per-row path would have kept is lost: a page whose values do not fit the
+column types known so far (a field that changed type, a timestamp that does not parse) is
+passed on as dicts, and dlt gives it the variant columns it always did. Both kinds of page
+land in the same table with the same columns, because nested values are JSON in both:
+the source has `max_table_nesting=0`, and here objects and lists become JSON text in a
+column hinted `json`.
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import dlt
+import orjson
+import pyarrow as pa
+from dlt.extract.items_transform import ItemTransform
+from dlt.extract.resource import DltResource
+
+from support_assets.http import Telemetry
+from support_assets.paginator import parse_ts
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+# dlt column types with one obvious Arrow type; any other known type sends the page on as
+# dicts, where dlt's own coercion applies.
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "bigint": pa.int64(),
+    "double": pa.float64(),
+    "bool": pa.bool_(),
+    "text": pa.string(),
+}
+
+
+class ColumnMismatch(ValueError):
+    """A page's values do not fit a column's type; the page goes on as dicts."""
+
+
+class ArrowPages(ItemTransform[Any, Any]):
+    """A pipe step that turns each page (a list of dicts) into one Arrow table.
+
+    With `arrow` off (SUPPORT_ARROW_PAGES=false) pages stay dicts, with the cursor parsed
+    all the same: the incremental bounds are datetimes either way.
+
+    It sits right after the paginator, before dlt's incremental step, which then filters
+    and tracks the cursor with Arrow compute instead of a loop over rows.
+    """
+
+    def __init__(
+        self, resource: DltResource, cursor_field: str, telemetry: Telemetry, arrow: bool = True
+    ) -> None:
+        super().__init__(lambda item: item)
+        self.arrow = arrow
+        self.resource = resource
+        self.cursor_field = cursor_field
+        self.telemetry = telemetry
+        self.json_columns: set[str] = set()
+
+    def __call__(self, item: Any, meta: Any = None) -> Any:
+        """Convert one page; on a mismatch pass it on as dicts with a parsed cursor."""
+        if not isinstance(item, list) or not item:
+            return item
+        if not self.arrow:
+            return [self._with_parsed_cursor(record) for record in item]
+        known = self._known_columns()
+        try:
+            table = self._to_arrow(item, known)
+        except (ColumnMismatch, pa.ArrowException):
+            self.telemetry.count_row_path_page(self.resource.name)
+            return [self._with_parsed_cursor(record) for record in item]
+        return table
+
+    # --- conversion ---------------------------------------------------------------------
+
+    def _known_columns(self) -> dict[str, str]:
+        """The table's column types as dlt knows them now (hints and earlier pages)."""
+        columns = dict(self.resource.columns) if isinstance(self.resource.columns, dict) else {}
+        known = {name: str(c.get("data_type")) for name, c in columns.items() if c.get("data_type")}
+        try:
+            schema = dlt.current.source_schema()
+        except Exception:  # outside an extract (a unit test): the hints are all there is
+            return known
+        if self.resource.table_name in schema.tables:
+            for name, column in schema.get_table_columns(str(self.resource.table_name)).items():
+                if data_type := column.get("data_type"):
+                    known.setdefault(name, str(data_type))
+        return known
+
+    def _to_arrow(self, records: list[dict[str, Any]], known: dict[str, str]) -> Any:
+        names = dict.fromkeys(key for record in records for key in record)
+        arrays: dict[str, pa.Array] = {}
+        new_json: set[str] = set()
+        for name in names:
+            values = [record.get(name) for record in records]
+            kind = known.get(name)
+            if kind is None:
+                if any(isinstance(v, dict | list) for v in values):
+                    kind = "json"
+                    new_json.add(name)
+                elif all(v is None for v in values):
+                    continue  # dlt creates no column for a field that has only been null
+            arrays[name] = _array(name, values, kind)
+        table = pa.table(arrays)
+        fresh = new_json - self.json_columns
+        if not fresh:
+            return table
+        # A field first seen holding objects or lists: a JSON column, as the row path makes
+        # it. The hint rides with the page, so dlt applies it to the resource it extracts.
+        self.json_columns |= fresh
+        hints = dlt.mark.make_hints(
+            columns=[{"name": name, "data_type": "json"} for name in sorted(fresh)]
+        )
+        return dlt.mark.with_hints(table, hints)
+
+    def _with_parsed_cursor(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The cursor as a datetime, comparable with the Arrow pages' cursor values."""
+        value = record.get(self.cursor_field)
+        if isinstance(value, str):
+            try:
+                return {**record, self.cursor_field: parse_ts(value)}
+            except ValueError:
+                return record  # dlt's incremental step reports it
+        return record
+
+
+def _array(name: str, values: list[Any], kind: str | None) -> pa.Array:
+    if kind == "json":
+        return pa.array(
+            [None if v is None else orjson.dumps(v).decode() for v in values], pa.string()
+        )
+    if kind == "timestamp":
+        if any(not isinstance(v, str) for v in values if v is not None):
+            raise ColumnMismatch(name)
+        return pa.array(values, pa.string()).cast(TIMESTAMP)
+    if kind is None:
+        array = pa.array(values)
+        if pa.types.is_null(array.type) or pa.types.is_nested(array.type):
+            raise ColumnMismatch(name)
+        return array
+    arrow_type = _ARROW_TYPES.get(kind)
+    if arrow_type is None:
+        raise ColumnMismatch(name)
+    if kind == "double" and any(isinstance(v, bool) for v in values):
+        raise ColumnMismatch(name)
+    if kind == "text" and not _all_str(values):
+        raise ColumnMismatch(name)  # Arrow would not turn numbers into text; dlt would vary
+    return pa.array(values, arrow_type)
+
+
+def _all_str(values: Iterable[Any]) -> bool:
+    return all(v is None or isinstance(v, str) for v in values)
+
+
+def cursor_datetime(value: str | dt.datetime) -> dt.datetime:
+    """A cursor bound as the datetime the Arrow pages compare against."""
+    return parse_ts(value) if isinstance(value, str) else value
