@@ -14,6 +14,7 @@ column hinted `json`.
 """
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -37,12 +38,33 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
 }
 
 
+# Pages are passed to dlt in batches of about this many records: dlt's work per item
+# (schema computation and validation, a Parquet write) costs as much for 100 rows as for
+# 5,000, while the batch's memory stays small and bounded.
+BATCH_ROWS = 5_000
+
+
+class _JsonAsTextNotice(logging.Filter):
+    """Drop dlt's per-batch warning that a column hinted `json` arrived as Arrow text.
+
+    That is this module's design (JSON text into a JSON column, which every destination
+    parses on load), not drift; left alone, the warning would repeat once per batch. dlt
+    still logs which hints differed at INFO.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "when merging arrow schema with dlt schema" not in record.getMessage()
+
+
+logging.getLogger("dlt").addFilter(_JsonAsTextNotice())
+
+
 class ColumnMismatch(ValueError):
     """A page's values do not fit a column's type; the page goes on as dicts."""
 
 
 class ArrowPages(ItemTransform[Any, Any]):
-    """A pipe step that turns each page (a list of dicts) into one Arrow table.
+    """A pipe step that turns pages (lists of dicts) into Arrow tables, in batches.
 
     With `arrow` off (SUPPORT_ARROW_PAGES=false) pages stay dicts, with the cursor parsed
     all the same: the incremental bounds are datetimes either way.
@@ -52,28 +74,48 @@ class ArrowPages(ItemTransform[Any, Any]):
     """
 
     def __init__(
-        self, resource: DltResource, cursor_field: str, telemetry: Telemetry, arrow: bool = True
+        self,
+        resource: DltResource,
+        cursor_field: str,
+        telemetry: Telemetry,
+        arrow: bool = True,
+        primary_key: str = "id",
+        batch_rows: int = BATCH_ROWS,
     ) -> None:
         super().__init__(lambda item: item)
         self.arrow = arrow
         self.resource = resource
         self.cursor_field = cursor_field
+        self.primary_key = primary_key
         self.telemetry = telemetry
+        self.batch_rows = batch_rows
         self.json_columns: set[str] = set()
+        self._records: list[dict[str, Any]] = []
+        self._pages = 0
 
     def __call__(self, item: Any, meta: Any = None) -> Any:
-        """Convert one page; on a mismatch pass it on as dicts with a parsed cursor."""
-        if not isinstance(item, list) or not item:
+        """Collect pages into a batch; pass the batch on when full or when paging ends."""
+        if not isinstance(item, list):
             return item
+        self._records.extend(item)
+        self._pages += 1
+        # The page carries its paginator (dlt's PageData), which has already decided
+        # whether another page follows; anything else is passed on at once.
+        paginator = getattr(item, "paginator", None)
+        more = paginator is not None and paginator.has_next_page
+        if more and len(self._records) < self.batch_rows:
+            return None  # dlt passes nothing on; the next pages join this batch
+        records, pages = self._records, self._pages
+        self._records, self._pages = [], 0
+        if not records:
+            return None
         if not self.arrow:
-            return [self._with_parsed_cursor(record) for record in item]
-        known = self._known_columns()
+            return [self._with_parsed_cursor(record) for record in records]
         try:
-            table = self._to_arrow(item, known)
+            return self._to_arrow(records, self._known_columns())
         except (ColumnMismatch, pa.ArrowException):
-            self.telemetry.count_row_path_page(self.resource.name)
-            return [self._with_parsed_cursor(record) for record in item]
-        return table
+            self.telemetry.count_row_path_pages(self.resource.name, pages)
+            return [self._with_parsed_cursor(record) for record in records]
 
     # --- conversion ---------------------------------------------------------------------
 
@@ -106,6 +148,10 @@ class ArrowPages(ItemTransform[Any, Any]):
                     continue  # dlt creates no column for a field that has only been null
             arrays[name] = _array(name, values, kind)
         table = pa.table(arrays)
+        if self.primary_key in arrays:
+            # Matches dlt's own hint on a primary key, so the schemas merge without notice.
+            index = table.schema.get_field_index(self.primary_key)
+            table = table.cast(table.schema.set(index, table.field(index).with_nullable(False)))
         fresh = new_json - self.json_columns
         if not fresh:
             return table

@@ -84,10 +84,10 @@ class Telemetry:
             if status == 429:
                 self.rate_limited += 1
 
-    def count_row_path_page(self, resource: str) -> None:
-        """A page went to dlt as dicts because it did not fit the columns' types."""
+    def count_row_path_pages(self, resource: str, pages: int) -> None:
+        """Pages went to dlt as dicts because they did not fit the columns' types."""
         with self._lock:
-            self.row_path_pages[resource] += 1
+            self.row_path_pages[resource] += pages
 
     def count_error(self) -> None:
         """An attempt ended without a response (connection error, timeout)."""
