@@ -15,12 +15,12 @@ column hinted `json`.
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 import dlt
 import orjson
 import pyarrow as pa
+from dlt.common.schema.detections import is_iso_timestamp
 from dlt.extract.items_transform import ItemTransform
 from dlt.extract.resource import DltResource
 
@@ -175,31 +175,41 @@ class ArrowPages(ItemTransform[Any, Any]):
 
 
 def _array(name: str, values: list[Any], kind: str | None) -> pa.Array:
+    """One column, as the row path would type it, or `ColumnMismatch` if it would not fit.
+
+    Arrow infers from the values first (in C, and never silently: an explicit `int64`
+    would truncate 1.5 to 1), then the inferred type must fit the column's known type.
+    """
     if kind == "json":
         return pa.array(
             [None if v is None else orjson.dumps(v).decode() for v in values], pa.string()
         )
-    if kind == "timestamp":
-        if any(not isinstance(v, str) for v in values if v is not None):
+    array = pa.array(values)  # mixed types raise ArrowInvalid: the row path's variants
+    inferred = array.type
+    if pa.types.is_null(inferred):
+        target = TIMESTAMP if kind == "timestamp" else _ARROW_TYPES.get(kind or "")
+        if target is None:
             raise ColumnMismatch(name)
-        return pa.array(values, pa.string()).cast(TIMESTAMP)
+        return pa.nulls(len(values), target)
     if kind is None:
-        array = pa.array(values)
-        if pa.types.is_null(array.type) or pa.types.is_nested(array.type):
+        if pa.types.is_nested(inferred):
             raise ColumnMismatch(name)
+        if pa.types.is_string(inferred) and _looks_like_timestamp(array):
+            # dlt types a new text field by its first value, ISO timestamps included.
+            return array.cast(TIMESTAMP)
         return array
-    arrow_type = _ARROW_TYPES.get(kind)
-    if arrow_type is None:
-        raise ColumnMismatch(name)
-    if kind == "double" and any(isinstance(v, bool) for v in values):
-        raise ColumnMismatch(name)
-    if kind == "text" and not _all_str(values):
-        raise ColumnMismatch(name)  # Arrow would not turn numbers into text; dlt would vary
-    return pa.array(values, arrow_type)
+    if kind == "timestamp" and pa.types.is_string(inferred):
+        return array.cast(TIMESTAMP)  # one that does not parse raises: the row path
+    if kind == "double" and (pa.types.is_floating(inferred) or pa.types.is_integer(inferred)):
+        return array.cast(pa.float64())
+    if _ARROW_TYPES.get(kind) == inferred:
+        return array
+    raise ColumnMismatch(name)
 
 
-def _all_str(values: Iterable[Any]) -> bool:
-    return all(v is None or isinstance(v, str) for v in values)
+def _looks_like_timestamp(array: pa.Array) -> bool:
+    first = next((v for v in array.drop_null().slice(0, 1).to_pylist()), None)
+    return first is not None and is_iso_timestamp(str, first) is not None
 
 
 def cursor_datetime(value: str | dt.datetime) -> dt.datetime:

@@ -22,6 +22,7 @@ its new version.
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable
+from operator import methodcaller
 from typing import Any, Self, cast
 from urllib.parse import parse_qsl, urlsplit
 
@@ -218,9 +219,10 @@ class WindowedOffsetPaginator(OffsetPaginator):
                 return
         if total is not None:
             self._last_total = total
-        for record in data:
-            self._ids.add(record.get(self.primary_key))
-            self._seconds[record.get(self.cursor_field)] += 1
+        # C loops over the page (PageCheck let only dicts through): at 600,000 records a
+        # Python loop here cost about a second.
+        self._ids.update(map(methodcaller("get", self.primary_key), data))
+        self._seconds.update(map(methodcaller("get", self.cursor_field), data))
         self.current_value += self.limit
         # The page's size as served: records refused for a missing id still took a place.
         exhausted = self.check.last_page_size < self.limit

@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 import dlt
 from dlt.common.destination import Destination
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from support_assets.settings import Settings
 
@@ -67,7 +68,17 @@ def destination_of(settings: Settings, full_refresh: bool = False) -> Destinatio
                 f"SUPPORT_DUCKDB_PATH={settings.duckdb_path!r} is named like the dataset "
                 f"{settings.dataset!r}; DuckDB would report an ambiguous catalog. Rename one."
             )
-        return dlt.destinations.duckdb(credentials=str(path.absolute()), **strategy)
+        credentials = DuckDbCredentials(
+            str(path.absolute()),
+            # DuckDB takes up to 80% of the machine by default and keeps it; capped, the
+            # merge spills to `<file>.tmp` instead, and a run's memory stops growing with
+            # the data. Row order is not a promise of a merge, so DuckDB need not keep it.
+            global_config={
+                "memory_limit": settings.duckdb_memory_limit,
+                "preserve_insertion_order": False,
+            },
+        )
+        return dlt.destinations.duckdb(credentials=credentials, **strategy)
     destination = Destination.from_reference(settings.destination, **strategy)
     if destination is None:
         raise ValueError(f"SUPPORT_DESTINATION={settings.destination!r} is not a dlt destination")

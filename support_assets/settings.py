@@ -11,6 +11,7 @@ code location loads (inside `@dg.definitions`) or by a test with its own mapping
 import dataclasses
 import datetime as dt
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -89,6 +90,7 @@ class Settings:
     token_refresh_margin: float = 60.0
     destination: str = "duckdb"
     duckdb_path: str = "data/warehouse.duckdb"
+    duckdb_memory_limit: str = "128MB"
     dataset: str = "support"
     dlt_dir: str = "data/dlt"
     # Keep a successful run's dlt working files (trace, extracted packages) for debugging.
@@ -163,6 +165,7 @@ class Settings:
             token_refresh_margin=get.seconds("SUPPORT_TOKEN_REFRESH_MARGIN", 60.0),
             destination=get.text("SUPPORT_DESTINATION", base.destination),
             duckdb_path=get.text("SUPPORT_DUCKDB_PATH", base.duckdb_path),
+            duckdb_memory_limit=get.memory("SUPPORT_DUCKDB_MEMORY_LIMIT", base.duckdb_memory_limit),
             dataset=get.text("SUPPORT_DATASET", base.dataset),
             dlt_dir=get.text("SUPPORT_DLT_DIR", base.dlt_dir),
             keep_run_files=get.flag("SUPPORT_KEEP_RUN_FILES", base.keep_run_files),
@@ -226,6 +229,15 @@ class _Reader:
         if minimum is not None and value < minimum:
             raise SettingsError(f"{name}={value} must be at least {minimum}")
         return value
+
+    def memory(self, name: str, default: str) -> str:
+        """A DuckDB memory size such as `128MB` or `2GiB`, checked before DuckDB sees it."""
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B|B)", raw.strip(), re.IGNORECASE):
+            raise SettingsError(f"{name}={raw!r} is not a memory size such as 128MB or 2GB")
+        return raw.strip()
 
     def seconds(self, name: str, default: float) -> float:
         value = self._parse(name, default, float, "a number of seconds")

@@ -218,6 +218,7 @@ def to_dlt_config(
                 max_rereads=connection.max_rereads,
             )
             endpoint["response_actions"] = [check]
+            entry["parallelized"] = True
             # Compiled once: dlt's client compiles a string selector again for every page,
             # a JSONPath parser build each time (about 1 ms).
             endpoint["data_selector"] = jsonpath.compile_path(endpoint["data_selector"])

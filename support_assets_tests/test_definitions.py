@@ -110,6 +110,10 @@ def test_settings_errors_name_the_variable() -> None:
         "SUPPORT_MAX_RETRIES": ("-1", "SUPPORT_MAX_RETRIES=-1 must be at least 0"),
         "SUPPORT_START_DATE": ("yesterday", "SUPPORT_START_DATE='yesterday' is not a date"),
         "SUPPORT_RETRY_STATUSES": ("429,5xx", "SUPPORT_RETRY_STATUSES='429,5xx'"),
+        "SUPPORT_DUCKDB_MEMORY_LIMIT": (
+            "lots",
+            "SUPPORT_DUCKDB_MEMORY_LIMIT='lots' is not a memory size such as 128MB",
+        ),
     }
     for name, (value, message) in cases.items():
         try:

@@ -196,9 +196,6 @@ def support_refresh_job() -> dg.JobDefinition:
     return build_definitions(Settings.from_env()).resolve_job_def("support_refresh_job")
 
 
-IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
-
-
 def test_a_retried_run_reads_as_a_retry_and_its_last_attempt_as_giving_up(
     api_env: SandboxServer,
     settings: Settings,
@@ -218,13 +215,10 @@ def test_a_retried_run_reads_as_a_retry_and_its_last_attempt_as_giving_up(
         monkeypatch.setenv(name, value)
     job = dg.reconstructable(support_refresh_job)
     api_env.set_faults({"name": "server_errors", "ratio": 1.0})
-    first = dg.execute_job(
-        job, retrying_instance, run_config=IN_PROCESS, tags={"dagster/partition": today()}
-    )
+    first = dg.execute_job(job, retrying_instance, tags={"dagster/partition": today()})
     retry = dg.execute_job(
         job,
         retrying_instance,
-        run_config=IN_PROCESS,
         tags={
             "dagster/partition": today(),
             "dagster/retry_number": "1",
