@@ -13,7 +13,6 @@ the source has `max_table_nesting=0`, and here objects and lists become JSON tex
 column hinted `json`.
 """
 
-import datetime as dt
 import logging
 from typing import Any
 
@@ -210,8 +209,3 @@ def _array(name: str, values: list[Any], kind: str | None) -> pa.Array:
 def _looks_like_timestamp(array: pa.Array) -> bool:
     first = next((v for v in array.drop_null().slice(0, 1).to_pylist()), None)
     return first is not None and is_iso_timestamp(str, first) is not None
-
-
-def cursor_datetime(value: str | dt.datetime) -> dt.datetime:
-    """A cursor bound as the datetime the Arrow pages compare against."""
-    return parse_ts(value) if isinstance(value, str) else value
