@@ -10,11 +10,11 @@ STAMP := $(VENV)/.installed
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
+# Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE is set (as on CI
+# machines), every dagster CLI call, daemon and run worker would compile its imports again.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	# Compiled up front: where PYTHONDONTWRITEBYTECODE is set (as on CI machines), every
-	# dagster CLI call, daemon and run worker would otherwise compile its imports again.
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev]'
 	@touch $(STAMP)
 
