@@ -2,6 +2,7 @@
 
     python benchmarks/bench_pipeline.py                 # 100,000 tickets + 500,000 comments, 1 run
     python benchmarks/bench_pipeline.py --scale small   # 10,000 + 50,000, 3 runs
+    python benchmarks/bench_pipeline.py --scale medium  # 16,667 + 83,333 (100k records), 1 run
     python benchmarks/bench_pipeline.py --scale tiny --repeat 1 --out /tmp/bench.json
 
 Five contenders read the same sandbox (limit 100, no faults), alternated within each
@@ -114,6 +115,8 @@ class Scale:
 # 153 s), and three repetitions of all five contenders would take the better part of an hour.
 SCALES = {
     "large": Scale(100_000, 500_000, repeat=1, timeout=3600),
+    # 100,000 records: the low end of the memory target's "from 100k to 500k" comparison.
+    "medium": Scale(16_667, 83_333, repeat=1, timeout=1800),
     "small": Scale(10_000, 50_000, repeat=3, timeout=900),
     "tiny": Scale(300, 900, repeat=3, timeout=300),
 }

@@ -90,7 +90,7 @@ class Settings:
     token_refresh_margin: float = 60.0
     destination: str = "duckdb"
     duckdb_path: str = "data/warehouse.duckdb"
-    duckdb_memory_limit: str = "128MB"
+    duckdb_memory_limit: str = "64MB"
     dataset: str = "support"
     dlt_dir: str = "data/dlt"
     # Keep a successful run's dlt working files (trace, extracted packages) for debugging.
