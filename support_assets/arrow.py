@@ -2,15 +2,15 @@
 
 dlt normalizes a list of dicts row by row (naming, nesting, type coercion), which at
 600,000 records costs more than fetching them. An Arrow table is written to Parquet at
-extract, passes normalize as a file and is bulk-loaded, so each page is converted once
-here, column by column, with the types the table's schema already has.
+extract, passes normalize as a file and is bulk-loaded, so pages are converted once
+here, in batches, column by column, with the types the table's schema already has.
 
-Nothing the per-row path would have kept is lost: a page whose values do not fit the
-column types known so far (a field that changed type, a timestamp that does not parse) is
-passed on as dicts, and dlt gives it the variant columns it always did. Both kinds of page
-land in the same table with the same columns, because nested values are JSON in both:
-the source has `max_table_nesting=0`, and here objects and lists become JSON text in a
-column hinted `json`.
+Nothing the per-row path would have kept is lost: a batch of pages whose values do not
+fit the column types known so far (a field that changed type, a timestamp that does not
+parse) is passed on as dicts, and dlt gives it the variant columns it always did. Both
+kinds of batch land in the same table with the same columns, because nested values are
+JSON in both: the source has `max_table_nesting=0`, and here objects and lists become JSON
+text in a column hinted `json`.
 """
 
 import logging
@@ -59,7 +59,7 @@ logging.getLogger("dlt").addFilter(_JsonAsTextNotice())
 
 
 class ColumnMismatch(ValueError):
-    """A page's values do not fit a column's type; the page goes on as dicts."""
+    """A batch's values do not fit a column's type; the batch goes on as dicts."""
 
 
 class ArrowPages(ItemTransform[Any, Any]):

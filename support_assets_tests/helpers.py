@@ -121,14 +121,26 @@ def require_service(name: str, reason: str) -> None:
 
 
 def wait_for(what: str, probe: Callable[[], Any], seconds: float, log: Path) -> Any:
-    """Poll `probe` until it returns something truthy; fail with the daemon's log if never."""
+    """Poll `probe` until it returns something truthy; fail with the process's log if never."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         value = probe()
         if value:
             return value
         time.sleep(0.5)
-    pytest.fail(f"timed out waiting for {what}; daemon log:\n{log.read_text()[-4000:]}")
+    pytest.fail(f"timed out waiting for {what}; {log.name}:\n{log.read_text()[-4000:]}")
+
+
+def stop_processes(*processes: subprocess.Popen[Any], timeout: float = 60) -> None:
+    """SIGTERM all at once (a clean shutdown each), then wait; kill whatever hangs."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def dagster_env(sandbox: Any, tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from support_assets.settings import Settings
 from support_assets_tests.helpers import (
     dagster_env,
     run_cli,
+    stop_processes,
     today,
     venv_bin,
     wait_for,
@@ -52,11 +53,7 @@ def daemon(
         try:
             yield env, log
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_processes(process)
 
 
 def test_schedule_tick_and_backfill_both_succeed_one_after_the_other(

@@ -11,6 +11,7 @@ from support_assets.sandbox import SandboxServer
 from support_assets_tests.helpers import (
     dagster_env,
     free_port,
+    stop_processes,
     today,
     venv_bin,
     wait_for,
@@ -78,13 +79,7 @@ def test_daemon_and_webserver_on_postgres_run_the_schedule_and_store_its_materia
 
             (run,) = wait_for("the scheduled run to finish", scheduled_runs, 200, log)[:1]
         finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                try:
-                    process.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop_processes(*processes)
 
     assert run["status"] == "SUCCESS"
     assert {t["key"]: t["value"] for t in run["tags"]}["dagster/partition"] == today()

@@ -16,8 +16,10 @@ from support_assets_tests.helpers import (
     dagster_env,
     free_port,
     require_service,
+    stop_processes,
     today,
     venv_bin,
+    wait_for,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,25 +88,19 @@ def webserver(sandbox: SandboxServer, tmp_path: Path) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        assert process.poll() is None, (tmp_path / "webserver.log").read_text()[-3000:]
+        try:
+            return requests.get(f"{url}/server_info", timeout=2).ok
+        except requests.ConnectionError:
+            return False
+
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert process.poll() is None, (tmp_path / "webserver.log").read_text()[-3000:]
-            try:
-                if requests.get(f"{url}/server_info", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.25)
-        else:
-            pytest.fail("dagster-webserver did not answer within 120 s")
+        wait_for("dagster-webserver to answer", answers, 120, tmp_path / "webserver.log")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_processes(process, timeout=30)
         log.close()
 
 
