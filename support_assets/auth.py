@@ -8,6 +8,7 @@ message that names the token URL and never the secret.
 """
 
 import copy
+import ipaddress
 import threading
 import time
 from typing import Any, Self
@@ -22,6 +23,23 @@ from support_assets.http import SupportApiError, Telemetry
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
+def is_loopback_host(host: str | None) -> bool:
+    """Whether a URL's host is this machine: `localhost`, IPv4 127/8 or `::1`, parsed.
+
+    A prefix test would pass `127.attacker.example`, a name anyone can register, and
+    plain http to it would carry the credentials across the network.
+    """
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class CredentialsRejected(SupportApiError):
     """The token endpoint refused the client id or secret."""
 
@@ -32,7 +50,7 @@ def require_safe_url(url: str, setting: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{setting}={url!r} is not an http(s) URL")
     host = parts.hostname
-    if parts.scheme != "https" and host not in LOOPBACK_HOSTS and not host.startswith("127."):
+    if parts.scheme != "https" and not is_loopback_host(host):
         raise ValueError(
             f"{setting}={url!r} uses http:// off loopback: credentials and tokens would cross "
             "the network in clear text. Use https://."
