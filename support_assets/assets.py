@@ -30,6 +30,9 @@ from support_assets.source import DESCRIPTIONS, SOURCE_NAME, Connection, support
 
 GROUP = "support"
 POOL = "support_api"
+# On `support_full_refresh_job`: a run's tags come with it however it is launched, while
+# a partitioned job's default config reaches only the launches that ask for it.
+FULL_REFRESH_TAG = "support/full_refresh"
 
 
 class SupportTranslator(DagsterDltTranslator):
@@ -84,14 +87,15 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
         # A single partition or a range (a single-run backfill): both have a time window.
         partitioned = context.has_partition_key or context.has_partition_key_range
         time_window = context.partition_time_window if partitioned else None
-        plan = plan_run(settings, time_window, dt.datetime.now(dt.UTC), config.full_refresh)
+        full_refresh = config.full_refresh or context.run.tags.get(FULL_REFRESH_TAG) == "true"
+        plan = plan_run(settings, time_window, dt.datetime.now(dt.UTC), full_refresh)
         context.log.info(f"Reading {plan.description}.")
         connection = support_api.connect(
             settings.api, settings.retry, settings.token_refresh_margin
         )
         connection.arrow_pages = settings.arrow_pages
         working_dir = run_working_dir(settings, context.run.run_id)
-        pipeline = support_pipeline(settings, working_dir, full_refresh=config.full_refresh)
+        pipeline = support_pipeline(settings, working_dir, full_refresh=full_refresh)
         with destination_lock_explained(settings):
             # The cursors as the destination holds them before this run (dlt restores them
             # the same way when the run starts), for the "before" half of the metadata.
@@ -106,7 +110,7 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
                     dagster_dlt_translator=SupportTranslator(),
                     schema_contract=_contract(settings),
                     loader_file_format=loader_file_format(settings),
-                    **({"write_disposition": "replace"} if config.full_refresh else {}),
+                    **({"write_disposition": "replace"} if full_refresh else {}),
                 )
             )
         elapsed = time.monotonic() - started

@@ -4,6 +4,7 @@ from typing import Any
 
 import dagster as dg
 
+from support_assets.assets import FULL_REFRESH_TAG
 from support_assets.settings import Settings
 
 SUPPORT_ASSETS = dg.AssetSelection.groups("support")
@@ -28,6 +29,8 @@ def build_jobs(settings: Settings) -> list[Any]:
             selection=SUPPORT_ASSETS,
             config=FULL_REFRESH_CONFIG,
             description="Rebuild both tables from SUPPORT_START_DATE; the cursor follows.",
-            tags=retries,
+            # The config above is only a default the launchpad shows: a launch with a
+            # partition and no config (the CLI, GraphQL's launchRun) would run incremental.
+            tags={**retries, FULL_REFRESH_TAG: "true"},
         ),
     ]
