@@ -3,7 +3,6 @@
 import contextlib
 import datetime as dt
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -19,6 +18,7 @@ from pydantic import Field
 from support_assets.paginator import format_ts, parse_ts
 from support_assets.partitions import RunPlan, daily_partitions, plan_run
 from support_assets.pipeline import (
+    definition_working_dir,
     destination_lock_explained,
     loader_file_format,
     run_working_dir,
@@ -49,9 +49,9 @@ class SupportTranslator(DagsterDltTranslator):
         )
 
 
-def definition_pipeline_dir() -> Path:
-    """Where the load-time pipeline object lives; it never runs, so a temp dir will do."""
-    return Path(tempfile.gettempdir()) / "support_assets_dlt" / "definitions"
+def definition_pipeline_dir(settings: Settings) -> Path:
+    """Where the load-time pipeline object lives: per project and destination."""
+    return definition_working_dir(settings)
 
 
 class SupportLoadConfig(dg.Config):
@@ -71,7 +71,7 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
 
     @dlt_assets(
         dlt_source=support_source(),
-        dlt_pipeline=support_pipeline(settings, definition_pipeline_dir()),
+        dlt_pipeline=support_pipeline(settings, definition_pipeline_dir(settings)),
         name="support_api_assets",
         dagster_dlt_translator=SupportTranslator(),
         partitions_def=daily_partitions(settings),

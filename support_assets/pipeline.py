@@ -120,3 +120,13 @@ def run_working_dir(settings: Settings, run_id: str) -> Path:
     """`<SUPPORT_DLT_DIR>/runs/<run id>`: a run's own dlt files, never shared."""
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
     return Path(settings.dlt_dir).absolute() / "runs" / safe
+
+
+def definition_working_dir(settings: Settings) -> Path:
+    """`<SUPPORT_DLT_DIR>/definitions/<destination>`: the load-time pipeline's own place.
+
+    That pipeline only names the assets, but dlt still keeps state beside it: one shared
+    temp path mixed users and projects, and a Postgres setup read a DuckDB setup's state.
+    """
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", settings.destination)
+    return Path(settings.dlt_dir).absolute() / "definitions" / safe
