@@ -21,6 +21,7 @@ from support_assets.pipeline import (
     definition_working_dir,
     destination_lock_explained,
     loader_file_format,
+    remove_old_run_dirs,
     run_working_dir,
     support_pipeline,
 )
@@ -95,6 +96,8 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
         )
         connection.arrow_pages = settings.arrow_pages
         working_dir = run_working_dir(settings, context.run.run_id)
+        for folder in remove_old_run_dirs(settings, context.run.run_id):
+            context.log.info(f"Removed the dlt files of an old run: {folder.name}.")
         pipeline = support_pipeline(settings, working_dir, full_refresh=full_refresh)
         with destination_lock_explained(settings):
             # The cursors as the destination holds them before this run (dlt restores them

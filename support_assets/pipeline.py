@@ -3,6 +3,8 @@
 import contextlib
 import os
 import re
+import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -130,3 +132,21 @@ def definition_working_dir(settings: Settings) -> Path:
     """
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", settings.destination)
     return Path(settings.dlt_dir).absolute() / "definitions" / safe
+
+
+def remove_old_run_dirs(settings: Settings, current_run_id: str) -> list[Path]:
+    """Delete run folders older than `SUPPORT_RUN_FILES_MAX_AGE_HOURS`; returns them.
+
+    A run that succeeds deletes its own folder, but a failed or killed one cannot, and
+    its extracted pages are customer records: they may stay for debugging, not forever.
+    """
+    runs = Path(settings.dlt_dir).absolute() / "runs"
+    current = run_working_dir(settings, current_run_id)
+    horizon = time.time() - settings.run_files_max_age_hours * 3600
+    removed: list[Path] = []
+    for folder in sorted(runs.iterdir()) if runs.is_dir() else []:
+        with contextlib.suppress(FileNotFoundError):  # another run's cleanup got there first
+            if folder != current and folder.is_dir() and folder.stat().st_mtime < horizon:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+    return removed

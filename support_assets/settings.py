@@ -95,6 +95,9 @@ class Settings:
     dlt_dir: str = "data/dlt"
     # Keep a successful run's dlt working files (trace, extracted packages) for debugging.
     keep_run_files: bool = False
+    # A failed, killed or kept run's folder holds extracted customer records: each run
+    # deletes the run folders older than this when it starts.
+    run_files_max_age_hours: float = 72.0
     # Pages as Arrow tables (fast); off sends every page through dlt's row path.
     arrow_pages: bool = True
     pipeline_name: str = "support_desk"
@@ -169,6 +172,9 @@ class Settings:
             dataset=get.text("SUPPORT_DATASET", base.dataset),
             dlt_dir=get.text("SUPPORT_DLT_DIR", base.dlt_dir),
             keep_run_files=get.flag("SUPPORT_KEEP_RUN_FILES", base.keep_run_files),
+            run_files_max_age_hours=get.seconds(
+                "SUPPORT_RUN_FILES_MAX_AGE_HOURS", base.run_files_max_age_hours
+            ),
             arrow_pages=get.flag("SUPPORT_ARROW_PAGES", base.arrow_pages),
             pipeline_name=get.text("SUPPORT_PIPELINE_NAME", base.pipeline_name),
             schema_contract=contract,
