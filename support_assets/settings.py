@@ -161,6 +161,15 @@ class Settings:
                 f"SUPPORT_SCHEMA_CONTRACT={contract!r}: use 'evolve' (new fields become "
                 "columns) or 'freeze' (a schema change fails the load)"
             )
+        start_date = get.date("SUPPORT_START_DATE", base.start_date)
+        today = dt.datetime.now(dt.UTC).date()
+        if start_date > today:
+            # The daily partitions would start after today: no partition to run, and
+            # Dagster's own error would not say which setting made it so.
+            raise SettingsError(
+                f"SUPPORT_START_DATE={start_date.isoformat()} is in the future (today is "
+                f"{today.isoformat()} UTC): set it to the first day whose tickets to load."
+            )
         return cls(
             api=api,
             retry=retry,
@@ -178,7 +187,7 @@ class Settings:
             arrow_pages=get.flag("SUPPORT_ARROW_PAGES", base.arrow_pages),
             pipeline_name=get.text("SUPPORT_PIPELINE_NAME", base.pipeline_name),
             schema_contract=contract,
-            start_date=get.date("SUPPORT_START_DATE", base.start_date),
+            start_date=start_date,
             refresh_cron=get.text("SUPPORT_REFRESH_CRON", base.refresh_cron),
             schedule_running=get.flag("SUPPORT_SCHEDULE_RUNNING", base.schedule_running),
             run_max_retries=get.integer("SUPPORT_RUN_MAX_RETRIES", base.run_max_retries, minimum=0),
