@@ -20,6 +20,7 @@ from support_assets.partitions import RunPlan, daily_partitions, plan_run
 from support_assets.pipeline import (
     definition_working_dir,
     destination_lock_explained,
+    duckdb_file_guarded,
     loader_file_format,
     remove_old_run_dirs,
     run_working_dir,
@@ -99,7 +100,10 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
         for folder in remove_old_run_dirs(settings, context.run.run_id):
             context.log.info(f"Removed the dlt files of an old run: {folder.name}.")
         pipeline = support_pipeline(settings, working_dir, full_refresh=full_refresh)
-        with destination_lock_explained(settings):
+        with (
+            duckdb_file_guarded(settings),
+            destination_lock_explained(settings, context.retry_number),
+        ):
             # The cursors as the destination holds them before this run (dlt restores them
             # the same way when the run starts), for the "before" half of the metadata.
             pipeline.sync_destination()
