@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator, build_dlt_asset_specs
 from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.common.pipeline import LoadInfo
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
@@ -56,6 +56,21 @@ def definition_pipeline_dir(settings: Settings) -> Path:
     return definition_working_dir(settings)
 
 
+def load_retry_policy(settings: Settings) -> dg.RetryPolicy | None:
+    """Retry a failed load in its run: the n-th retry n x `SUPPORT_LOAD_RETRY_DELAY` later.
+
+    A vendor outage outlasts a request's own retries (2 + 4 + 8 s); retrying the run at
+    once, as Dagster's run retries do, spends the next attempt inside the same outage.
+    """
+    if settings.load_retries == 0:
+        return None
+    return dg.RetryPolicy(
+        max_retries=settings.load_retries,
+        delay=settings.load_retry_delay,
+        backoff=dg.Backoff.LINEAR,
+    )
+
+
 class SupportLoadConfig(dg.Config):
     """Run config of the support assets (the launchpad's `ops.support_api_assets.config`)."""
 
@@ -71,13 +86,21 @@ class SupportLoadConfig(dg.Config):
 def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
     """The two dlt resources as one multi-asset, each run with its own working dir."""
 
-    @dlt_assets(
-        dlt_source=support_source(),
-        dlt_pipeline=support_pipeline(settings, definition_pipeline_dir(settings)),
+    # `@dlt_assets` spelled out as the `multi_asset` it is, because it takes no retry
+    # policy: a failed load waits and tries again inside its run, backfill runs included
+    # (Dagster's run retries have no delay, and backfill runs do not carry job tags).
+    @dg.multi_asset(
+        specs=build_dlt_asset_specs(
+            dlt_source=support_source(),
+            dlt_pipeline=support_pipeline(settings, definition_pipeline_dir(settings)),
+            dagster_dlt_translator=SupportTranslator(),
+        ),
         name="support_api_assets",
-        dagster_dlt_translator=SupportTranslator(),
+        can_subset=True,
         partitions_def=daily_partitions(settings),
+        backfill_policy=dg.BackfillPolicy.single_run(),
         pool=POOL,
+        retry_policy=load_retry_policy(settings),
     )
     def support_api_assets(
         context: dg.AssetExecutionContext,
@@ -97,6 +120,9 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
         )
         connection.arrow_pages = settings.arrow_pages
         working_dir = run_working_dir(settings, context.run.run_id)
+        # A retried step starts clean, as a new run would; dlt restores the cursor from
+        # the destination, so nothing a failed attempt left here is needed.
+        shutil.rmtree(working_dir, ignore_errors=True)
         for folder in remove_old_run_dirs(settings, context.run.run_id):
             context.log.info(f"Removed the dlt files of an old run: {folder.name}.")
         pipeline = support_pipeline(settings, working_dir, full_refresh=full_refresh)

@@ -107,6 +107,14 @@ class Settings:
     # Off by default, so a fresh `dagster dev` does not start calling a real API unasked.
     schedule_running: bool = False
     run_max_retries: int = 1
+    # A failed load is retried within its run this often, the n-th retry after n times this
+    # many seconds, so a vendor outage has time to end.
+    load_retries: int = 2
+    load_retry_delay: float = 60.0
+    # Longest a `support_refresh_job` run may take before run monitoring fails it: what
+    # frees the pool when a run's worker and code server both died (the default launcher
+    # cannot check a worker's health).
+    refresh_max_runtime: float = 1800.0
     # Alert "Support API degraded" when a run needed more retries, or waited longer on
     # Retry-After, than this.
     alert_retry_threshold: int = 10
@@ -191,6 +199,11 @@ class Settings:
             refresh_cron=get.text("SUPPORT_REFRESH_CRON", base.refresh_cron),
             schedule_running=get.flag("SUPPORT_SCHEDULE_RUNNING", base.schedule_running),
             run_max_retries=get.integer("SUPPORT_RUN_MAX_RETRIES", base.run_max_retries, minimum=0),
+            load_retries=get.integer("SUPPORT_LOAD_RETRIES", base.load_retries, minimum=0),
+            load_retry_delay=get.seconds("SUPPORT_LOAD_RETRY_DELAY", base.load_retry_delay),
+            refresh_max_runtime=get.seconds(
+                "SUPPORT_REFRESH_MAX_RUNTIME", base.refresh_max_runtime
+            ),
             alert_retry_threshold=get.integer(
                 "SUPPORT_ALERT_RETRY_THRESHOLD", base.alert_retry_threshold, minimum=0
             ),
