@@ -31,7 +31,7 @@ import dagster as dg
 import requests
 from pydantic import Field
 
-from support_assets.auth import LOOPBACK_HOSTS
+from support_assets.auth import LOOPBACK_HOSTS, is_loopback_host
 
 WEBHOOK_VARIABLE = "SUPPORT_ALERT_WEBHOOK_URL"
 # Slack cuts a message at 40,000 characters; alerts are one paragraph, so stay far below.
@@ -187,7 +187,7 @@ def _url_problem(url: str) -> str:
     host = parts.hostname or ""
     if parts.scheme not in ("http", "https") or not host:
         return f"{WEBHOOK_VARIABLE} is not an http(s) URL (its value is not shown: a secret)."
-    if parts.scheme == "http" and host not in LOOPBACK_HOSTS and not host.startswith("127."):
+    if parts.scheme == "http" and not is_loopback_host(host):
         return (
             f"{WEBHOOK_VARIABLE} uses http:// off loopback: the alert and the URL would cross "
             "the network in clear text. Use https://."

@@ -3,14 +3,13 @@
 import contextlib
 import datetime as dt
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator, build_dlt_asset_specs
 from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.common.pipeline import LoadInfo
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
@@ -19,8 +18,11 @@ from pydantic import Field
 from support_assets.paginator import format_ts, parse_ts
 from support_assets.partitions import RunPlan, daily_partitions, plan_run
 from support_assets.pipeline import (
+    definition_working_dir,
     destination_lock_explained,
+    duckdb_file_guarded,
     loader_file_format,
+    remove_old_run_dirs,
     run_working_dir,
     support_pipeline,
 )
@@ -30,6 +32,9 @@ from support_assets.source import DESCRIPTIONS, SOURCE_NAME, Connection, support
 
 GROUP = "support"
 POOL = "support_api"
+# On `support_full_refresh_job`: a run's tags come with it however it is launched, while
+# a partitioned job's default config reaches only the launches that ask for it.
+FULL_REFRESH_TAG = "support/full_refresh"
 
 
 class SupportTranslator(DagsterDltTranslator):
@@ -46,9 +51,24 @@ class SupportTranslator(DagsterDltTranslator):
         )
 
 
-def definition_pipeline_dir() -> Path:
-    """Where the load-time pipeline object lives; it never runs, so a temp dir will do."""
-    return Path(tempfile.gettempdir()) / "support_assets_dlt" / "definitions"
+def definition_pipeline_dir(settings: Settings) -> Path:
+    """Where the load-time pipeline object lives: per project and destination."""
+    return definition_working_dir(settings)
+
+
+def load_retry_policy(settings: Settings) -> dg.RetryPolicy | None:
+    """Retry a failed load in its run: the n-th retry n x `SUPPORT_LOAD_RETRY_DELAY` later.
+
+    A vendor outage outlasts a request's own retries (2 + 4 + 8 s); retrying the run at
+    once, as Dagster's run retries do, spends the next attempt inside the same outage.
+    """
+    if settings.load_retries == 0:
+        return None
+    return dg.RetryPolicy(
+        max_retries=settings.load_retries,
+        delay=settings.load_retry_delay,
+        backoff=dg.Backoff.LINEAR,
+    )
 
 
 class SupportLoadConfig(dg.Config):
@@ -66,13 +86,21 @@ class SupportLoadConfig(dg.Config):
 def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
     """The two dlt resources as one multi-asset, each run with its own working dir."""
 
-    @dlt_assets(
-        dlt_source=support_source(),
-        dlt_pipeline=support_pipeline(settings, definition_pipeline_dir()),
+    # `@dlt_assets` spelled out as the `multi_asset` it is, because it takes no retry
+    # policy: a failed load waits and tries again inside its run, backfill runs included
+    # (Dagster's run retries have no delay, and backfill runs do not carry job tags).
+    @dg.multi_asset(
+        specs=build_dlt_asset_specs(
+            dlt_source=support_source(),
+            dlt_pipeline=support_pipeline(settings, definition_pipeline_dir(settings)),
+            dagster_dlt_translator=SupportTranslator(),
+        ),
         name="support_api_assets",
-        dagster_dlt_translator=SupportTranslator(),
+        can_subset=True,
         partitions_def=daily_partitions(settings),
+        backfill_policy=dg.BackfillPolicy.single_run(),
         pool=POOL,
+        retry_policy=load_retry_policy(settings),
     )
     def support_api_assets(
         context: dg.AssetExecutionContext,
@@ -84,15 +112,24 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
         # A single partition or a range (a single-run backfill): both have a time window.
         partitioned = context.has_partition_key or context.has_partition_key_range
         time_window = context.partition_time_window if partitioned else None
-        plan = plan_run(settings, time_window, dt.datetime.now(dt.UTC), config.full_refresh)
+        full_refresh = config.full_refresh or context.run.tags.get(FULL_REFRESH_TAG) == "true"
+        plan = plan_run(settings, time_window, dt.datetime.now(dt.UTC), full_refresh)
         context.log.info(f"Reading {plan.description}.")
         connection = support_api.connect(
             settings.api, settings.retry, settings.token_refresh_margin
         )
         connection.arrow_pages = settings.arrow_pages
         working_dir = run_working_dir(settings, context.run.run_id)
-        pipeline = support_pipeline(settings, working_dir, full_refresh=config.full_refresh)
-        with destination_lock_explained(settings):
+        # A retried step starts clean, as a new run would; dlt restores the cursor from
+        # the destination, so nothing a failed attempt left here is needed.
+        shutil.rmtree(working_dir, ignore_errors=True)
+        for folder in remove_old_run_dirs(settings, context.run.run_id):
+            context.log.info(f"Removed the dlt files of an old run: {folder.name}.")
+        pipeline = support_pipeline(settings, working_dir, full_refresh=full_refresh)
+        with (
+            duckdb_file_guarded(settings),
+            destination_lock_explained(settings, context.retry_number),
+        ):
             # The cursors as the destination holds them before this run (dlt restores them
             # the same way when the run starts), for the "before" half of the metadata.
             pipeline.sync_destination()
@@ -106,7 +143,7 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
                     dagster_dlt_translator=SupportTranslator(),
                     schema_contract=_contract(settings),
                     loader_file_format=loader_file_format(settings),
-                    **({"write_disposition": "replace"} if config.full_refresh else {}),
+                    **({"write_disposition": "replace"} if full_refresh else {}),
                 )
             )
         elapsed = time.monotonic() - started

@@ -8,18 +8,36 @@ message that names the token URL and never the secret.
 """
 
 import copy
+import ipaddress
 import threading
 import time
 from typing import Any, Self
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from dlt.common.configuration.specs.base_configuration import configspec
 from dlt.sources.helpers.rest_client.auth import OAuth2ClientCredentials
 
-from support_assets.http import SupportApiError, Telemetry
+from support_assets.http import RETRY_EXCEPTIONS, SupportApiError, Telemetry
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """Whether a URL's host is this machine: `localhost`, IPv4 127/8 or `::1`, parsed.
+
+    A prefix test would pass `127.attacker.example`, a name anyone can register, and
+    plain http to it would carry the credentials across the network.
+    """
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class CredentialsRejected(SupportApiError):
@@ -32,7 +50,7 @@ def require_safe_url(url: str, setting: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{setting}={url!r} is not an http(s) URL")
     host = parts.hostname
-    if parts.scheme != "https" and host not in LOOPBACK_HOSTS and not host.startswith("127."):
+    if parts.scheme != "https" and not is_loopback_host(host):
         raise ValueError(
             f"{setting}={url!r} uses http:// off loopback: credentials and tokens would cross "
             "the network in clear text. Use https://."
@@ -90,6 +108,9 @@ class SupportOAuth2(OAuth2ClientCredentials):
                 headers={"Accept": "application/json"},
             )
         except SupportApiError as exc:
+            if isinstance(exc.__cause__, RETRY_EXCEPTIONS):
+                # The session's own message names the data API; this is the token endpoint.
+                raise SupportApiError(_unreachable_token_url(url, exc.__cause__)) from None
             raise SupportApiError(f"could not get a token from {url}: {exc}") from None
         except requests.RequestException as exc:
             raise SupportApiError(
@@ -139,3 +160,19 @@ def _oauth_error(response: requests.Response) -> str:
         return "no error code"
     error = body.get("error") if isinstance(body, dict) else None
     return str(error) if error else "no error code"
+
+
+def _unreachable_token_url(url: str, error: BaseException) -> str:
+    """Name the token URL (without credentials or query) and the settings it comes from."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if ":" in netloc:
+        netloc = f"[{netloc}]"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    shown = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return (
+        f"could not reach the token URL {shown} ({type(error).__name__}, retries spent). "
+        "Check SUPPORT_API_TOKEN_URL (when it is unset, the token URL is "
+        "SUPPORT_API_BASE_URL + SUPPORT_TOKEN_PATH) and that the network reaches it."
+    )

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
@@ -35,6 +36,24 @@ def demo_env(base_url: str) -> dict[str, str]:
         "DAGSTER_HOME": str(home),
         "RUNTIME__DLTHUB_TELEMETRY": "false",
     }
+
+
+def init_instance(env: Mapping[str, str]) -> None:
+    """Create the instance's storage before any process races to create it.
+
+    Two processes opening a fresh SQLite `DAGSTER_HOME` at once (the first run and the
+    daemon, or two runs) can both stamp its schema and leave it unusable ("more than one
+    head present", dagster-io/dagster#27390). `dagster instance migrate` is the user's
+    own command for it, and a no-op on an instance that is up to date.
+    """
+    command = [_dagster(), "instance", "migrate"]
+    print("$ dagster", " ".join(command[1:]), flush=True)
+    completed = subprocess.run(command, env=dict(env), capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"`dagster instance migrate` failed for DAGSTER_HOME={env.get('DAGSTER_HOME')}:\n"
+            f"{completed.stderr[-4000:]}"
+        )
 
 
 def _dagster() -> str:
@@ -85,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     ) as sandbox:
         print(f"Support API sandbox on {sandbox.url}", flush=True)
         env = demo_env(sandbox.url)
+        init_instance(env)
         if args.ui:
             command = [_dagster(), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1"]
             try:

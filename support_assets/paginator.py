@@ -44,6 +44,10 @@ class IncompleteWindow(SupportApiError):
     """The API's `total` and what the run read disagree even after re-reading."""
 
 
+class RequestRefused(SupportApiError):
+    """The API refused a page request as malformed: a setting does not fit this vendor."""
+
+
 class RecordsWithoutId(SupportApiError):
     """Records without a primary key: they cannot be merged, so nothing is loaded."""
 
@@ -93,6 +97,8 @@ class PageCheck:
 
     def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """Check and cache one final (post-retry) response."""
+        if response.status_code in (400, 422):
+            raise RequestRefused(_refused(self.resource, response))
         if response.status_code >= 300:
             return  # dlt's raise-for-status hook, next in line, reports it
         request = response.request
@@ -137,6 +143,29 @@ class PageCheck:
                 "nothing from this run was loaded and the cursor did not move; ask the vendor "
                 "or fix the primary key setting."
             )
+
+
+def _refused(resource: str, response: requests.Response) -> str:
+    """The vendor's own words (an error body, not records) and the settings to look at.
+
+    dlt says only `400 Client Error`; the usual cause is a page size above the vendor's
+    maximum, which only the vendor's message reveals.
+    """
+    try:
+        body: Any = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        body = response.text
+    if isinstance(body, dict):
+        fields = ("message", "error_description", "detail", "error", "errors")
+        body = "; ".join(str(body[k]) for k in fields if body.get(k)) or "no message"
+    said = " ".join(str(body).split())[:300] or "no message"
+    return (
+        f"{resource}: {describe(response.request)} was refused with HTTP "
+        f"{response.status_code}: {said!r}. Nothing from this run was loaded and the cursor "
+        "did not move. A page size above the vendor's maximum is the usual cause: lower "
+        "SUPPORT_PAGE_SIZE; otherwise check the parameter names (SUPPORT_LIMIT_PARAM, "
+        "SUPPORT_OFFSET_PARAM, SUPPORT_SINCE_PARAM, SUPPORT_BEFORE_PARAM)."
+    )
 
 
 def _query_int(request: requests.PreparedRequest, name: str) -> int:

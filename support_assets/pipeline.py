@@ -3,6 +3,9 @@
 import contextlib
 import os
 import re
+import shutil
+import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +15,7 @@ import dlt
 from dlt.common.destination import Destination
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
-from support_assets.settings import Settings
+from support_assets.settings import Settings, SettingsError
 
 
 class DestinationBusy(RuntimeError):
@@ -20,18 +23,26 @@ class DestinationBusy(RuntimeError):
 
 
 @contextlib.contextmanager
-def destination_lock_explained(settings: Settings) -> Iterator[None]:
+def destination_lock_explained(settings: Settings, retry_number: int = 0) -> Iterator[None]:
     """Turn DuckDB's lock conflict (which dlt reports as a credentials problem) into words.
 
     The concurrency pool keeps two of our runs from writing at once; this is for the
     other writers (a notebook, a BI tool holding the file open) and it asks Dagster to
-    retry the step later instead of failing the run.
+    retry the step later instead of failing the run. `retry_number` is the step's: once
+    the retries are spent the message must say so, not promise another one.
     """
     try:
         yield
     except Exception as exc:
         if not _is_lock_conflict(exc):
             raise
+        if retry_number >= settings.lock_retries:
+            raise DestinationBusy(
+                f"destination busy: another process holds "
+                f"{Path(settings.duckdb_path).absolute()} (DuckDB allows one writer), still "
+                f"after {retry_number} retries {settings.lock_retry_wait:g} s apart. Close it "
+                "there and run again (SUPPORT_LOCK_RETRIES, SUPPORT_LOCK_RETRY_WAIT)."
+            ) from None
         wait = settings.lock_retry_wait
         raise dg.RetryRequested(
             max_retries=settings.lock_retries, seconds_to_wait=wait
@@ -120,3 +131,74 @@ def run_working_dir(settings: Settings, run_id: str) -> Path:
     """`<SUPPORT_DLT_DIR>/runs/<run id>`: a run's own dlt files, never shared."""
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
     return Path(settings.dlt_dir).absolute() / "runs" / safe
+
+
+def definition_working_dir(settings: Settings) -> Path:
+    """`<SUPPORT_DLT_DIR>/definitions/<destination>`: the load-time pipeline's own place.
+
+    That pipeline only names the assets, but dlt still keeps state beside it: one shared
+    temp path mixed users and projects, and a Postgres setup read a DuckDB setup's state.
+    """
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", settings.destination)
+    return Path(settings.dlt_dir).absolute() / "definitions" / safe
+
+
+def remove_old_run_dirs(settings: Settings, current_run_id: str) -> list[Path]:
+    """Delete run folders older than `SUPPORT_RUN_FILES_MAX_AGE_HOURS`; returns them.
+
+    A run that succeeds deletes its own folder, but a failed or killed one cannot, and
+    its extracted pages are customer records: they may stay for debugging, not forever.
+    """
+    runs = Path(settings.dlt_dir).absolute() / "runs"
+    current = run_working_dir(settings, current_run_id)
+    horizon = time.time() - settings.run_files_max_age_hours * 3600
+    removed: list[Path] = []
+    for folder in sorted(runs.iterdir()) if runs.is_dir() else []:
+        with contextlib.suppress(FileNotFoundError):  # another run's cleanup got there first
+            if folder != current and folder.is_dir() and folder.stat().st_mtime < horizon:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+    return removed
+
+
+@contextlib.contextmanager
+def duckdb_file_guarded(settings: Settings) -> Iterator[None]:
+    """Fail early on a DuckDB path that cannot be written; leave no file behind a failure.
+
+    dlt reports an unwritable file as "check credentials ... internet connection may be
+    down", and a run that fails before its first page (a wrong secret) would otherwise
+    leave an empty warehouse file that looks like a load happened.
+    """
+    if settings.destination != "duckdb":
+        yield
+        return
+    path = Path(settings.duckdb_path).absolute()
+    _require_writable(settings.duckdb_path, path)
+    companions = [path, path.with_name(path.name + ".wal"), path.with_name(path.name + ".tmp")]
+    created = [p for p in companions if not p.exists()]
+    try:
+        yield
+    except BaseException:
+        if path in created:  # this run made the file: put the warehouse back as it was
+            for leftover in created:
+                if leftover.is_dir():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
+        raise
+
+
+def _require_writable(setting_value: str, path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            with path.open("r+b"):
+                pass
+        else:
+            with tempfile.TemporaryFile(dir=path.parent):
+                pass
+    except OSError as exc:
+        raise SettingsError(
+            f"SUPPORT_DUCKDB_PATH={setting_value!r} cannot be written ({exc.strerror or exc}). "
+            "Point SUPPORT_DUCKDB_PATH at a file in a directory this user may write to."
+        ) from None

@@ -95,6 +95,9 @@ class Settings:
     dlt_dir: str = "data/dlt"
     # Keep a successful run's dlt working files (trace, extracted packages) for debugging.
     keep_run_files: bool = False
+    # A failed, killed or kept run's folder holds extracted customer records: each run
+    # deletes the run folders older than this when it starts.
+    run_files_max_age_hours: float = 72.0
     # Pages as Arrow tables (fast); off sends every page through dlt's row path.
     arrow_pages: bool = True
     pipeline_name: str = "support_desk"
@@ -104,6 +107,14 @@ class Settings:
     # Off by default, so a fresh `dagster dev` does not start calling a real API unasked.
     schedule_running: bool = False
     run_max_retries: int = 1
+    # A failed load is retried within its run this often, the n-th retry after n times this
+    # many seconds, so a vendor outage has time to end.
+    load_retries: int = 2
+    load_retry_delay: float = 60.0
+    # Longest a `support_refresh_job` run may take before run monitoring fails it: what
+    # frees the pool when a run's worker and code server both died (the default launcher
+    # cannot check a worker's health).
+    refresh_max_runtime: float = 1800.0
     # Alert "Support API degraded" when a run needed more retries, or waited longer on
     # Retry-After, than this.
     alert_retry_threshold: int = 10
@@ -158,6 +169,15 @@ class Settings:
                 f"SUPPORT_SCHEMA_CONTRACT={contract!r}: use 'evolve' (new fields become "
                 "columns) or 'freeze' (a schema change fails the load)"
             )
+        start_date = get.date("SUPPORT_START_DATE", base.start_date)
+        today = dt.datetime.now(dt.UTC).date()
+        if start_date > today:
+            # The daily partitions would start after today: no partition to run, and
+            # Dagster's own error would not say which setting made it so.
+            raise SettingsError(
+                f"SUPPORT_START_DATE={start_date.isoformat()} is in the future (today is "
+                f"{today.isoformat()} UTC): set it to the first day whose tickets to load."
+            )
         return cls(
             api=api,
             retry=retry,
@@ -169,13 +189,21 @@ class Settings:
             dataset=get.text("SUPPORT_DATASET", base.dataset),
             dlt_dir=get.text("SUPPORT_DLT_DIR", base.dlt_dir),
             keep_run_files=get.flag("SUPPORT_KEEP_RUN_FILES", base.keep_run_files),
+            run_files_max_age_hours=get.seconds(
+                "SUPPORT_RUN_FILES_MAX_AGE_HOURS", base.run_files_max_age_hours
+            ),
             arrow_pages=get.flag("SUPPORT_ARROW_PAGES", base.arrow_pages),
             pipeline_name=get.text("SUPPORT_PIPELINE_NAME", base.pipeline_name),
             schema_contract=contract,
-            start_date=get.date("SUPPORT_START_DATE", base.start_date),
+            start_date=start_date,
             refresh_cron=get.text("SUPPORT_REFRESH_CRON", base.refresh_cron),
             schedule_running=get.flag("SUPPORT_SCHEDULE_RUNNING", base.schedule_running),
             run_max_retries=get.integer("SUPPORT_RUN_MAX_RETRIES", base.run_max_retries, minimum=0),
+            load_retries=get.integer("SUPPORT_LOAD_RETRIES", base.load_retries, minimum=0),
+            load_retry_delay=get.seconds("SUPPORT_LOAD_RETRY_DELAY", base.load_retry_delay),
+            refresh_max_runtime=get.seconds(
+                "SUPPORT_REFRESH_MAX_RUNTIME", base.refresh_max_runtime
+            ),
             alert_retry_threshold=get.integer(
                 "SUPPORT_ALERT_RETRY_THRESHOLD", base.alert_retry_threshold, minimum=0
             ),

@@ -110,6 +110,9 @@ class SandboxApp:
         if "slow" in faults.active:
             sandbox.stats.fault("slow")
             await asyncio.sleep(faults.active["slow"]["delay"])
+        if faults.in_outage():
+            sandbox.stats.fault("outage")
+            return 503, JSON, b'{"error":"outage","message":"the API is down"}'
         url = query.url
         attempt = faults.attempt(url) if faults.keyed else 0
         failure = faults.transient(url, attempt)

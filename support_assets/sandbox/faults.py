@@ -30,6 +30,7 @@ _PARAMS: dict[str, dict[str, tuple[float, type, float, float]]] = {
     "missing_data_key": {"offset": (100, int, 0, 10**9)},
     "missing_id": {"ratio": (0.01, float, 0.0, 1.0)},
     "slow": {"delay": (0.05, float, 0.0, 60.0)},
+    "outage": {"requests": (4, int, 0, 10**9)},
 }
 FAULT_NAMES: tuple[str, ...] = tuple(_PARAMS)
 MAX_BURST = 2  # a client that retries 3 times always gets through
@@ -115,6 +116,7 @@ class Faults:
         self.active = normalize(specs)
         self.attempts: dict[str, int] = {}
         self.pages = 0  # data pages served since these faults were set
+        self.outage_served = 0
         self.keyed = bool({"rate_limit", "server_errors", "live_updates"} & set(self.active))
 
     def describe(self) -> list[dict[str, Any]]:
@@ -153,6 +155,17 @@ class Faults:
         status = _SERVER_ERROR_STATUSES[int(pick * 4)]
         content_type, body = _SERVER_ERROR_BODIES[int(unit(self.seed, name, url, attempt, "b") * 3)]
         return name, status, [(b"content-type", content_type)], body
+
+    def in_outage(self) -> bool:
+        """Whether `outage` fails this data request: the first `requests` after it was set.
+
+        A count, not a clock, so a test of "the API came back" needs no sleeping.
+        """
+        params = self.active.get("outage")
+        if not params or self.outage_served >= params["requests"]:
+            return False
+        self.outage_served += 1
+        return True
 
     def pick(self, url: str, attempt: int, index: int, size: int) -> int:
         """Choose which of `size` records a live update moves, deterministically."""
