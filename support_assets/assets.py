@@ -17,7 +17,7 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from pydantic import Field
 
 from support_assets.paginator import format_ts, parse_ts
-from support_assets.partitions import RunPlan, daily_partitions, plan_run
+from support_assets.partitions import RunPlan, continue_history, daily_partitions, plan_run
 from support_assets.pipeline import (
     destination_lock_explained,
     loader_file_format,
@@ -25,6 +25,7 @@ from support_assets.pipeline import (
     support_pipeline,
 )
 from support_assets.resources import SupportApiResource
+from support_assets.schedules import REQUESTED_AT_TAG
 from support_assets.settings import Settings
 from support_assets.source import DESCRIPTIONS, SOURCE_NAME, Connection, support_source
 
@@ -84,8 +85,13 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
         # A single partition or a range (a single-run backfill): both have a time window.
         partitioned = context.has_partition_key or context.has_partition_key_range
         time_window = context.partition_time_window if partitioned else None
-        plan = plan_run(settings, time_window, dt.datetime.now(dt.UTC), config.full_refresh)
-        context.log.info(f"Reading {plan.description}.")
+        plan = plan_run(
+            settings,
+            time_window,
+            dt.datetime.now(dt.UTC),
+            config.full_refresh,
+            as_of=requested_at(context),
+        )
         connection = support_api.connect(
             settings.api, settings.retry, settings.token_refresh_margin
         )
@@ -97,6 +103,9 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
             # the same way when the run starts), for the "before" half of the metadata.
             pipeline.sync_destination()
             cursors_before = stored_cursors(pipeline, settings.api.cursor_field)
+            selected = [key.path[-1] for key in context.selected_asset_keys]
+            plan = continue_history(settings, plan, cursors_before, selected)
+            context.log.info(f"Reading {plan.description}.")
             started = time.monotonic()
             results = list(
                 dlt.run(
@@ -147,6 +156,23 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
             shutil.rmtree(working_dir, ignore_errors=True)
 
     return support_api_assets
+
+
+def requested_at(context: dg.AssetExecutionContext) -> dt.datetime | None:
+    """When the run was asked for: its tick's time, else its first attempt's creation.
+
+    Which partition is "today" depends on it: a run queued or retried past midnight is
+    still the run that was asked for on the day before.
+    """
+    tag = context.run.tags.get(REQUESTED_AT_TAG)
+    if tag:
+        with contextlib.suppress(ValueError):
+            return dt.datetime.fromisoformat(tag).astimezone(dt.UTC)
+    record = context.instance.get_run_record_by_id(context.run.root_run_id or context.run.run_id)
+    created = record.create_timestamp if record is not None else None
+    if created is None:
+        return None
+    return created if created.tzinfo else created.replace(tzinfo=dt.UTC)
 
 
 def _contract(settings: Settings) -> Mapping[str, str]:
