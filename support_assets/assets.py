@@ -118,6 +118,13 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
                     **({"write_disposition": "replace"} if config.full_refresh else {}),
                 )
             )
+            # Counted under the same guard: another process can take the file between the
+            # load's commit and these reads, and that is a retried step, not a failed run.
+            row_counts = {
+                r.asset_key.path[-1]: _row_count(pipeline, r.asset_key.path[-1])
+                for r in results
+                if r.asset_key is not None
+            }
         elapsed = time.monotonic() - started
         load_info: LoadInfo | None = (
             pipeline.last_trace.last_load_info if pipeline.last_trace else None
@@ -144,7 +151,7 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
                     **run_metadata(connection, name, elapsed),
                     **window_metadata(plan, cursors_before.get(name), cursors_after.get(name)),
                     "window": plan.description,
-                    "dagster/row_count": dg.MetadataValue.int(_row_count(pipeline, name)),
+                    "dagster/row_count": dg.MetadataValue.int(row_counts[name]),
                     # dagster-dlt names the dlt schema where the dataset belongs.
                     "dagster/table_name": f"{settings.dataset}.{name}",
                     "schema_changes": dg.MetadataValue.json(
