@@ -8,7 +8,7 @@ import duckdb
 from support_assets.definitions import build_definitions
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
-from support_assets_tests.helpers import TICKETS, materialize
+from support_assets_tests.helpers import TICKETS, materialize, today
 
 
 def check_results(settings: Settings) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
@@ -172,3 +172,22 @@ def test_a_total_read_through_a_json_path_reconciles(
 
     assert result.passed
     assert result.metadata["api_total"].value == TICKETS
+
+
+def test_the_refresh_job_loads_and_passes_every_check(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    busy_desk(api_env)
+    job = build_definitions(settings).resolve_job_def("support_refresh_job")
+
+    result = job.execute_in_process(partition_key=today(), instance=dg.DagsterInstance.ephemeral())
+
+    assert result.success
+    evaluations = {
+        (e.asset_key.path[-1], e.check_name): e.passed for e in result.get_asset_check_evaluations()
+    }
+    assert evaluations == {
+        (table, check): True
+        for table in ("support_tickets", "ticket_comments")
+        for check in ("id_is_unique", "is_fresh", "matches_api_total")
+    } | {("ticket_comments", "ticket_exists"): True}
