@@ -7,7 +7,10 @@ its latest update, and moves to a later day when it is updated again. So:
   moment the run starts, and the cursor moves;
 - any other partition or range is exactly `[first day 00:00, day after the last 00:00)`,
   capped at the run's start, merged into the tables; the cursor does not move. Backfilling
-  the whole range is a correct history load.
+  the whole range is a correct history load (and, while no cursor is stored, it is read as
+  the first incremental refresh, so the cursor follows).
+
+"Today" is the day the run was asked for, not the day it happens to start.
 """
 
 import dataclasses
