@@ -16,7 +16,7 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from pydantic import Field
 
 from support_assets.paginator import format_ts, parse_ts
-from support_assets.partitions import RunPlan, daily_partitions, plan_run
+from support_assets.partitions import RunPlan, continue_history, daily_partitions, plan_run
 from support_assets.pipeline import (
     definition_working_dir,
     destination_lock_explained,
@@ -27,6 +27,7 @@ from support_assets.pipeline import (
     support_pipeline,
 )
 from support_assets.resources import SupportApiResource
+from support_assets.schedules import REQUESTED_AT_TAG
 from support_assets.settings import Settings
 from support_assets.source import DESCRIPTIONS, SOURCE_NAME, Connection, support_source
 
@@ -113,8 +114,13 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
         partitioned = context.has_partition_key or context.has_partition_key_range
         time_window = context.partition_time_window if partitioned else None
         full_refresh = config.full_refresh or context.run.tags.get(FULL_REFRESH_TAG) == "true"
-        plan = plan_run(settings, time_window, dt.datetime.now(dt.UTC), full_refresh)
-        context.log.info(f"Reading {plan.description}.")
+        plan = plan_run(
+            settings,
+            time_window,
+            dt.datetime.now(dt.UTC),
+            full_refresh,
+            as_of=requested_at(context),
+        )
         connection = support_api.connect(
             settings.api, settings.retry, settings.token_refresh_margin
         )
@@ -134,6 +140,9 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
             # the same way when the run starts), for the "before" half of the metadata.
             pipeline.sync_destination()
             cursors_before = stored_cursors(pipeline, settings.api.cursor_field)
+            selected = [key.path[-1] for key in context.selected_asset_keys]
+            plan = continue_history(settings, plan, cursors_before, selected)
+            context.log.info(f"Reading {plan.description}.")
             started = time.monotonic()
             results = list(
                 dlt.run(
@@ -146,6 +155,13 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
                     **({"write_disposition": "replace"} if full_refresh else {}),
                 )
             )
+            # Counted under the same guard: another process can take the file between the
+            # load's commit and these reads, and that is a retried step, not a failed run.
+            row_counts = {
+                r.asset_key.path[-1]: _row_count(pipeline, r.asset_key.path[-1])
+                for r in results
+                if r.asset_key is not None
+            }
         elapsed = time.monotonic() - started
         load_info: LoadInfo | None = (
             pipeline.last_trace.last_load_info if pipeline.last_trace else None
@@ -172,7 +188,7 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
                     **run_metadata(connection, name, elapsed),
                     **window_metadata(plan, cursors_before.get(name), cursors_after.get(name)),
                     "window": plan.description,
-                    "dagster/row_count": dg.MetadataValue.int(_row_count(pipeline, name)),
+                    "dagster/row_count": dg.MetadataValue.int(row_counts[name]),
                     # dagster-dlt names the dlt schema where the dataset belongs.
                     "dagster/table_name": f"{settings.dataset}.{name}",
                     "schema_changes": dg.MetadataValue.json(
@@ -184,6 +200,23 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
             shutil.rmtree(working_dir, ignore_errors=True)
 
     return support_api_assets
+
+
+def requested_at(context: dg.AssetExecutionContext) -> dt.datetime | None:
+    """When the run was asked for: its tick's time, else its first attempt's creation.
+
+    Which partition is "today" depends on it: a run queued or retried past midnight is
+    still the run that was asked for on the day before.
+    """
+    tag = context.run.tags.get(REQUESTED_AT_TAG)
+    if tag:
+        with contextlib.suppress(ValueError):
+            return dt.datetime.fromisoformat(tag).astimezone(dt.UTC)
+    record = context.instance.get_run_record_by_id(context.run.root_run_id or context.run.run_id)
+    created = record.create_timestamp if record is not None else None
+    if created is None:
+        return None
+    return created if created.tzinfo else created.replace(tzinfo=dt.UTC)
 
 
 def _contract(settings: Settings) -> Mapping[str, str]:

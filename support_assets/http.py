@@ -191,7 +191,9 @@ class RetryingSession(requests.Session):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         """Send with the policy's retries; hooks run on the final response only."""
-        kwargs.setdefault("timeout", self.policy.request_timeout)
+        # `requests.Session.request` passes `timeout=None` explicitly: None means unset here.
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.policy.request_timeout
         hooks = request.hooks
         # Response hooks (dlt's raise-for-status, our page checks) must see the final answer,
         # not each retried attempt.
@@ -243,20 +245,49 @@ class RetryingSession(requests.Session):
             raise
         self.telemetry.count_response(response.status_code)
         if response.status_code == 401 and bearer is not None and self.tokens is not None:
-            # A revoked or early-expired token: fetch a new one once and repeat the request.
-            self.tokens.invalidate(bearer)
+            response = self._recover_token(request, bearer, response, **kwargs)
+        return response
+
+    def _recover_token(
+        self,
+        request: requests.PreparedRequest,
+        rejected: str,
+        response: requests.Response,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Repeat a request whose token was refused, replacing each token once, not each request.
+
+        Both resources share one token: when the other thread has already replaced the one
+        refused here, the request repeats with its replacement instead of counting as a
+        second refusal; only a token fetched for this very request and refused again means
+        the credentials do not open this API.
+        """
+        assert self.tokens is not None
+        for _ in range(self.policy.max_attempts):
+            current = self.tokens.bearer()
+            fresh = current == rejected  # nobody replaced it yet: this request does
+            if fresh:
+                self.tokens.invalidate(rejected)
+                current = self.tokens.bearer()
             self.telemetry.count_token_recovery()
-            self._refresh_header(request)
+            request.headers["Authorization"] = current
             response.close()
             response = super().send(request, **kwargs)
             self.telemetry.count_response(response.status_code)
-            if response.status_code == 401:
+            if response.status_code != 401:
+                return response
+            if fresh:
                 raise SupportApiError(
                     f"credentials rejected: {describe(request)} refused a token just issued "
                     f"by {self.tokens.access_token_url} (HTTP 401 twice). Check that the "
                     "client may read this API and that SUPPORT_API_TOKEN_URL belongs to it."
                 )
-        return response
+            rejected = current
+        raise SupportApiError(
+            f"credentials rejected: {describe(request)} refused {self.policy.max_attempts + 1} "
+            f"tokens from {self.tokens.access_token_url} in a row (HTTP 401). Check that the "
+            "client may read this API and that SUPPORT_API_TOKEN_URL belongs to it."
+        )
 
     def _refresh_header(self, request: requests.PreparedRequest) -> str | None:
         """Put a current token on a request that carries one; returns the header sent."""

@@ -6,6 +6,10 @@ import dagster as dg
 
 from support_assets.settings import Settings
 
+# The tick's time on the runs the schedule asks for; Dagster copies it onto their retries,
+# so a tick that runs (or is retried) after midnight still reads as the refresh it was.
+REQUESTED_AT_TAG = "support/requested_at"
+
 
 def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
     """`support_refresh_schedule`: today's partition, i.e. the incremental refresh."""
@@ -24,7 +28,10 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
     )
     def support_refresh_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         """Incremental refresh of tickets and comments (today's UTC partition)."""
-        day = context.scheduled_execution_time.astimezone(dt.UTC).date()
-        return dg.RunRequest(partition_key=day.isoformat())
+        tick = context.scheduled_execution_time.astimezone(dt.UTC)
+        return dg.RunRequest(
+            partition_key=tick.date().isoformat(),
+            tags={REQUESTED_AT_TAG: tick.isoformat()},
+        )
 
     return [support_refresh_schedule]

@@ -16,6 +16,7 @@ from support_assets_tests.helpers import (
     POSTGRES,
     SEED,
     TICKETS,
+    import_psycopg2,
     require_service,
 )
 
@@ -75,7 +76,7 @@ def api_env(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> SandboxS
 @pytest.fixture
 def scratch_database() -> Iterator[str]:
     """A PostgreSQL database of the test's own (its DSN), dropped afterwards."""
-    psycopg2 = pytest.importorskip("psycopg2")
+    psycopg2 = import_psycopg2()
     name = f"support_assets_{uuid.uuid4().hex[:10]}"
     try:
         admin = psycopg2.connect(f"{POSTGRES}/test", connect_timeout=3)

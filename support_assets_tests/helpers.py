@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime as dt
+import importlib
 import os
 import shutil
 import socket
@@ -10,7 +11,8 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, NoReturn
 
 import dagster as dg
 import duckdb
@@ -112,12 +114,22 @@ def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Compl
     return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
-def require_service(name: str, reason: str) -> None:
+def require_service(name: str, reason: str) -> NoReturn:
     """Skip loudly on a laptop without the service; in CI a missing service is a failure."""
     message = f"{name} is not available: {reason}"
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message} (CI must run this test)")
     pytest.skip(f"SKIPPED LOUDLY: {message}")
+
+
+def import_psycopg2() -> ModuleType:
+    """The PostgreSQL driver; missing, it skips loudly on a laptop and fails in CI."""
+    try:
+        return importlib.import_module("psycopg2")
+    except ImportError as exc:
+        require_service(
+            "psycopg2 (the PostgreSQL driver, `pip install -e '.[postgres]'`)", str(exc)
+        )
 
 
 def wait_for(what: str, probe: Callable[[], Any], seconds: float, log: Path) -> Any:

@@ -2,15 +2,18 @@
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import pytest
+from dagster_dlt import DagsterDltResource
 
+from support_assets.definitions import build_definitions
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
-from support_assets_tests.helpers import COMMENTS, TICKETS, materialize, warehouse_rows
+from support_assets_tests.helpers import COMMENTS, TICKETS, materialize, today, warehouse_rows
 
 
 def epoch(value: str) -> float:
@@ -161,3 +164,37 @@ def test_arrow_pages_and_dlts_row_path_load_identical_tables(
         arrow_columns, arrow_rows = table_shape_and_rows(settings, table)
         assert len(arrow_rows) == (TICKETS if table == "support_tickets" else COMMENTS)
         assert table_shape_and_rows(row_path, table) == (arrow_columns, arrow_rows)
+
+
+MEMORY_LIMITS: list[str] = []
+
+
+class RecordsDuckDbMemoryLimit(DagsterDltResource):
+    """dagster-dlt's resource; after the load, asks the run's own pipeline what cap it ran under."""
+
+    def run(self, context: Any, **kwargs: Any) -> Iterator[Any]:  # pyright: ignore[reportIncompatibleMethodOverride]
+        events = list(super().run(context=context, **kwargs))
+        with kwargs["dlt_pipeline"].sql_client() as client:
+            ((limit,),) = client.execute_sql("select current_setting('memory_limit')")
+        MEMORY_LIMITS.append(limit)
+        yield from events
+
+
+@pytest.mark.parametrize(
+    ("setting", "shown"), [("64MB", "61.0 MiB"), ("128MB", "122.0 MiB")], ids=["default", "128MB"]
+)
+def test_loads_run_under_the_duckdb_memory_cap(
+    api_env: SandboxServer, settings: Settings, setting: str, shown: str
+) -> None:
+    settings = dataclasses.replace(settings, duckdb_memory_limit=setting)
+    defs = build_definitions(settings)
+    MEMORY_LIMITS.clear()
+
+    result = dg.materialize(
+        [defs.get_assets_def("support_tickets")],
+        resources={**(defs.resources or {}), "dlt": RecordsDuckDbMemoryLimit()},
+        partition_key=today(),
+    )
+
+    assert result.success
+    assert MEMORY_LIMITS == [shown]  # DuckDB shows the cap in MiB

@@ -1,6 +1,8 @@
 """The retry policy and token handling, over real HTTP against the sandbox."""
 
 import dataclasses
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -250,3 +252,104 @@ def test_a_duckdb_file_named_like_the_dataset_is_refused(settings: Settings) -> 
 
     with pytest.raises(ValueError, match="ambiguous catalog"):
         destination_of(clash)
+
+
+def test_a_401_for_a_token_the_other_thread_replaced_repeats_with_the_replacement(
+    api_env: SandboxServer,
+) -> None:
+    connection, _ = session_for(api_env)
+    auth = connection.auth
+    first = auth.bearer()
+    api_env.revoke_tokens()
+    # The 401 to the revoked token takes 2 s to come back, long enough for the other
+    # resource's thread to act meanwhile.
+    api_env.set_faults({"name": "slow", "delay": 2.0, "unauthorized": 1})
+    page: dict[str, Any] = {}
+    one_resource = threading.Thread(target=lambda: page.update(response=get_page(connection)))
+    one_resource.start()
+    deadline = time.monotonic() + 30
+    while not api_env.stats()["faults_injected"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # The other thread meets its own 401 first and replaces the token, and the vendor's
+    # next rotation revokes that replacement too, before this page's 401 comes back.
+    auth.invalidate(first)
+    assert auth.bearer() != first
+    api_env.revoke_tokens()
+    one_resource.join(timeout=60)
+
+    assert page["response"].status_code == 200
+    assert data_requests(api_env.stats()) == {"401": 2, "200": 1}
+    assert api_env.stats()["token_grants"] == 3
+    assert connection.telemetry.token_recoveries == 2
+
+
+def test_a_request_that_times_out_is_retried_then_reported(api_env: SandboxServer) -> None:
+    api_env.set_faults({"name": "slow", "delay": 1.0})
+    connection, sleeps = session_for(api_env, dataclasses.replace(FAST, request_timeout=0.2))
+
+    with pytest.raises(SupportApiError, match="ReadTimeout after 4 attempts on GET /v1/tickets"):
+        get_page(connection)
+
+    assert len(sleeps.waits) == 3
+    assert dict(connection.telemetry.retries_by_status) == {"ReadTimeout": 3}
+    # The server answers the four abandoned requests late: wait for them, so that they
+    # do not land in the next test's stats.
+    deadline = time.monotonic() + 30
+    while sum(data_requests(api_env.stats()).values()) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert data_requests(api_env.stats()) == {"200": 4}
+
+
+@pytest.mark.parametrize(("burst", "delivered"), [(3, True), (4, False)], ids=["3-fail", "4-fail"])
+def test_the_default_policy_makes_four_attempts_backing_off_by_a_factor_of_two(
+    api_env: SandboxServer, burst: int, delivered: bool
+) -> None:
+    api_env.set_faults({"name": "server_errors", "ratio": 1.0, "burst": burst})
+    connection, sleeps = session_for(api_env, Settings.from_env({}).retry)
+
+    if delivered:
+        assert get_page(connection).status_code == 200
+    else:
+        with pytest.raises(SupportApiError, match=r"HTTP 50\d after 4 attempts"):
+            get_page(connection)
+
+    assert sum(data_requests(api_env.stats()).values()) == 4
+    assert api_env.stats()["faults_injected"] == {"server_errors": min(burst, 4)}
+    assert sleeps.waits == [2.0, 4.0, 8.0]
+
+
+def test_a_token_is_renewed_a_margin_before_it_expires(api_env: SandboxServer) -> None:
+    api_env.reset(token_ttl=4)
+    connection = SupportApiResource(
+        base_url=api_env.url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    ).connect(retry=FAST, token_refresh_margin=60)
+    first = connection.auth.bearer()
+
+    # A 4 s token renews with half its life left (the margin, at most half the lifetime).
+    deadline = time.monotonic() + 30
+    while connection.auth.bearer() == first and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert connection.auth.bearer() != first
+    # The old token still opens the API: the client let go of it before the server did.
+    old = requests.get(
+        f"{api_env.url}/v1/tickets", params={"limit": 1}, headers={"Authorization": first}
+    )
+    assert old.status_code == 200
+
+
+def test_a_token_response_without_access_token_fails_before_any_bearer_none(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    api_env.set_faults("no_access_token")
+
+    result = materialize(settings)
+
+    assert not result.success
+    message = failure_message(result)
+    assert f"the token response from {api_env.token_url} has no access_token" in message
+    assert "SUPPORT_API_TOKEN_URL" in message
+    stats = api_env.stats()
+    assert stats["faults_injected"] == {"no_access_token": 1}
+    assert data_requests(stats) == {}
+    assert data_requests(stats, "GET /v1/ticket_comments") == {}

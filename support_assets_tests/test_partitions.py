@@ -8,11 +8,13 @@ from pathlib import Path
 import dagster as dg
 
 from support_assets.definitions import build_definitions
+from support_assets.partitions import plan_run
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
 from support_assets_tests.helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
+    TICKETS,
     materialize,
     run_cli,
     today,
@@ -143,3 +145,82 @@ def test_refresh_schedule_asks_for_todays_partition_and_starts_stopped(
     ).get_schedule_def("support_refresh_schedule")
     assert running.default_status == dg.DefaultScheduleStatus.RUNNING
     assert running.cron_schedule == "0 * * * *"
+
+
+def test_a_refresh_tick_that_runs_after_midnight_stays_the_incremental_refresh(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    assert materialize(settings).success
+    changed = api_env.update("tickets", 3)  # stamped now: today, after yesterday's tick
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    tick = dt.datetime.combine(yesterday, dt.time(23, 45), tzinfo=dt.UTC)
+    schedule = build_definitions(settings).get_schedule_def("support_refresh_schedule")
+    with dg.instance_for_test() as instance:
+        request = schedule(
+            dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+        )
+    assert isinstance(request, dg.RunRequest)
+    assert request.partition_key == yesterday.isoformat()
+
+    # The tick's run starts today (queued, or retried): the latest partition is now today's.
+    result = materialize(settings, partition_key=request.partition_key, tags=request.tags)
+
+    assert result.success
+    (event, *_) = result.get_asset_materialization_events()
+    assert event.materialization.metadata["window"].value == (
+        "incremental refresh from the stored cursor"
+    )
+    truth = {r["id"]: r["updated_at"] for r in api_env.truth("tickets") if r["id"] in changed}
+    rows = warehouse_rows(
+        settings,
+        "select id, strftime(updated_at, '%Y-%m-%dT%H:%M:%SZ') from support.support_tickets "
+        f"where id in ({', '.join(map(str, changed))})",
+    )
+    assert dict(rows) == truth
+
+
+def test_a_run_asked_for_yesterday_before_midnight_plans_the_incremental_refresh(
+    settings: Settings,
+) -> None:
+    yesterday = dt.datetime(2026, 3, 14, tzinfo=dt.UTC)
+    window = dg.TimeWindow(yesterday, yesterday + dt.timedelta(days=1))
+    after_midnight = dt.datetime(2026, 3, 15, 0, 5, tzinfo=dt.UTC)
+
+    late = plan_run(settings, window, after_midnight, as_of=yesterday.replace(hour=23, minute=50))
+    backfill = plan_run(settings, window, after_midnight, as_of=after_midnight)
+
+    assert late.incremental and late.window.end is None
+    assert not backfill.incremental
+    assert backfill.window.end == dt.datetime(2026, 3, 15, tzinfo=dt.UTC)
+
+
+def test_the_first_refresh_after_backfilling_every_partition_reads_from_where_it_ended(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    assert materialize(settings, partition_range=(settings.start_date.isoformat(), today())).success
+    api_env.reset_stats()
+
+    assert materialize(settings).success
+
+    # One page per collection: the ties at the cursor, not the whole history again.
+    requests = api_env.stats()["requests"]
+    assert requests["GET /v1/tickets"] == {"200": 1}
+    assert requests["GET /v1/ticket_comments"] == {"200": 1}
+    assert ticket_ids(settings) == {r["id"] for r in api_env.truth("tickets")}
+
+
+def test_a_backfill_that_misses_history_or_the_latest_day_leaves_the_cursor_unset(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    yesterday = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
+    first, *_ = busiest_past_days(api_env, 40)
+    assert materialize(
+        settings, partition_range=(settings.start_date.isoformat(), yesterday)
+    ).success
+    assert materialize(settings, partition_range=(first, today())).success
+    api_env.reset_stats()
+
+    assert materialize(settings).success
+
+    # No cursor was stored: the refresh reads all of history (3 pages of 100 tickets).
+    assert api_env.stats()["requests"]["GET /v1/tickets"] == {"200": -(-TICKETS // 100)}

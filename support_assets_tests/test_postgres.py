@@ -1,6 +1,7 @@
 """Postgres as the destination, end to end, against the machine's real PostgreSQL."""
 
 import dataclasses
+import sys
 
 import pytest
 
@@ -47,3 +48,18 @@ def test_postgres_destination_loads_and_merges_like_duckdb(
         loaded = {i: ts.strftime("%Y-%m-%dT%H:%M:%SZ") for i, ts in cur.fetchall()}
     truth = {r["id"]: r["updated_at"] for r in api_env.truth("tickets") if r["id"] in changed}
     assert loaded == truth
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", "fail"), ("", "skip")], ids=["ci", "laptop"])
+def test_without_the_postgres_driver_ci_fails_where_a_laptop_skips(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, ci: str, outcome: str
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg2", None)  # as where the driver is not installed
+    monkeypatch.setenv("CI", ci)
+
+    with pytest.raises((pytest.fail.Exception, pytest.skip.Exception)) as raised:
+        request.getfixturevalue("scratch_database")
+
+    expected = pytest.fail.Exception if outcome == "fail" else pytest.skip.Exception
+    assert raised.type is expected
+    assert "psycopg2 (the PostgreSQL driver" in str(raised.value)

@@ -24,6 +24,8 @@ on every run; setting faults or resetting starts the attempt and page counts aga
   seconds, `0` and an HTTP date `retry_after` seconds ahead.
 - `server_errors` (ratio=0.3): the chosen URLs answer 1 or 2 times 500/502/503/504 with a
   JSON, an HTML or an empty body. With `rate_limit`, a URL still fails at most twice.
+  Either takes `burst=n` (0 by default): the chosen URLs then fail exactly n times in a row,
+  beyond the cap of two, to probe how many attempts a client makes.
 - `token_revoke` (every=5): every token is revoked after each `every`-th 200 data page.
 - `token_early_expiry` (lifetime=1): tokens die `lifetime` seconds (a float) after issue,
   while the token response still promises the full `expires_in`; with `lifetime` 0 every
@@ -39,7 +41,10 @@ on every run; setting faults or resetting starts the attempt and page counts aga
 - `missing_data_key` (offset=100): a page at that offset answers 200 JSON without the
   data key: `{"total", "offset", "limit"}`.
 - `missing_id` (ratio=0.01): that share of records is served without `id` (not in truth).
-- `slow` (delay=0.05): every authorized, valid data request waits `delay` seconds first.
+- `slow` (delay=0.05, unauthorized=0): every authorized, valid data request waits `delay`
+  seconds first; with `unauthorized=1`, so do the 401 answers to a refused token.
+- `no_access_token`: the token endpoint answers 200 with `token_type` and `expires_in` but
+  no `access_token`.
 
 Faults act only on authorized, valid `GET /v1/*` requests; 401 and 400 answers never count
 as attempts. `faults_injected` in the stats counts each 429 or 5xx, each revocation, each

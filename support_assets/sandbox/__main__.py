@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
         description="Serve the reference Support API on loopback, with seeded data and faults.",
         epilog="Faults: name[:key=value...][,name...], e.g. rate_limit:ratio=0.5,slow:delay=0.2."
         " Names: rate_limit, server_errors, token_revoke, token_early_expiry, live_updates,"
-        " schema_drift, malformed_page, missing_data_key, missing_id, slow.",
+        " schema_drift, malformed_page, missing_data_key, missing_id, slow, no_access_token.",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")

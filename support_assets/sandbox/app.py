@@ -91,6 +91,9 @@ class SandboxApp:
             "token_type": "Bearer",
             "expires_in": config.token_ttl,
         }
+        if "no_access_token" in self.sandbox.faults.active:  # a 200 that grants nothing
+            self.sandbox.stats.fault("no_access_token")
+            del body["access_token"]
         return 200, [*JSON, (b"cache-control", b"no-store")], orjson.dumps(body)
 
     async def collection(self, scope: dict[str, Any], resource: str, selector: bytes) -> Response:
@@ -98,6 +101,10 @@ class SandboxApp:
         if scope["method"] != "GET":
             return error(405, "method_not_allowed", "use GET")
         if not self._authorized(scope):
+            slow = self.sandbox.faults.active.get("slow")
+            if slow and slow["unauthorized"]:
+                self.sandbox.stats.fault("slow")
+                await asyncio.sleep(slow["delay"])
             return _INVALID_TOKEN
         try:
             query = parse_page_query("GET", scope["path"], scope["query_string"])

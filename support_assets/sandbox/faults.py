@@ -20,8 +20,13 @@ FaultSpec = str | Mapping[str, Any]
 
 # name -> {param: (default, type, minimum, maximum)}
 _PARAMS: dict[str, dict[str, tuple[float, type, float, float]]] = {
-    "rate_limit": {"ratio": (0.3, float, 0.0, 1.0), "retry_after": (1, int, 0, 3600)},
-    "server_errors": {"ratio": (0.3, float, 0.0, 1.0)},
+    # burst: failures in a row per selected URL; 0 picks 1 or 2 (at most MAX_BURST in all).
+    "rate_limit": {
+        "ratio": (0.3, float, 0.0, 1.0),
+        "retry_after": (1, int, 0, 3600),
+        "burst": (0, int, 0, 100),
+    },
+    "server_errors": {"ratio": (0.3, float, 0.0, 1.0), "burst": (0, int, 0, 100)},
     "token_revoke": {"every": (5, int, 1, 10**9)},
     "token_early_expiry": {"lifetime": (1.0, float, 0.0, 10**9)},
     "live_updates": {"per_page": (1, int, 1, 100)},
@@ -29,7 +34,9 @@ _PARAMS: dict[str, dict[str, tuple[float, type, float, float]]] = {
     "malformed_page": {"offset": (100, int, 0, 10**9)},
     "missing_data_key": {"offset": (100, int, 0, 10**9)},
     "missing_id": {"ratio": (0.01, float, 0.0, 1.0)},
-    "slow": {"delay": (0.05, float, 0.0, 60.0)},
+    # unauthorized=1: 401 answers wait too, so a client can act while one is in flight.
+    "slow": {"delay": (0.05, float, 0.0, 60.0), "unauthorized": (0, int, 0, 1)},
+    "no_access_token": {},
     "outage": {"requests": (4, int, 0, 10**9)},
 }
 FAULT_NAMES: tuple[str, ...] = tuple(_PARAMS)
@@ -133,14 +140,18 @@ class Faults:
         """Return (fault, status, headers, body) if this attempt fails, else None.
 
         Each URL's plan is a burst of 1 or 2 failures per selected fault, capped at two in
-        all, so the third retry of any URL succeeds.
+        all, so the third retry of any URL succeeds; a fault's `burst` sets its length
+        instead (uncapped), to probe how many attempts a client makes.
         """
         plan: list[str] = []
+        cap = MAX_BURST
         for name in ("rate_limit", "server_errors"):
             params = self.active.get(name)
             if params and unit(self.seed, name, url) < params["ratio"]:
-                plan += [name] * (1 + int(unit(self.seed, name, url, "burst") * MAX_BURST))
-        if attempt >= min(len(plan), MAX_BURST):
+                burst = int(params["burst"])
+                cap = max(cap, burst)
+                plan += [name] * (burst or 1 + int(unit(self.seed, name, url, "burst") * MAX_BURST))
+        if attempt >= min(len(plan), cap):
             return None
         name = plan[attempt]
         pick = unit(self.seed, name, url, attempt)

@@ -145,8 +145,8 @@ def test_cli_prints_one_url_line_and_stops_cleanly_on_a_signal(signum: int) -> N
 def test_cli_accepts_faults_with_parameters() -> None:
     with small_sandbox(faults=("rate_limit", {"name": "slow", "delay": 0.01})) as server:
         assert server.health()["faults"] == [
-            {"name": "rate_limit", "ratio": 0.3, "retry_after": 1},
-            {"name": "slow", "delay": 0.01},
+            {"name": "rate_limit", "ratio": 0.3, "retry_after": 1, "burst": 0},
+            {"name": "slow", "delay": 0.01, "unauthorized": 0},
         ]
 
 
