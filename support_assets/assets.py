@@ -178,6 +178,12 @@ def run_metadata(connection: Connection, resource: str, elapsed: float) -> dict[
         "records_fetched": records,
         "pages_via_row_path": t.row_path_pages[resource],
         "retries": t.retries,
+        # Vendor fields colliding with the loader's columns, and the columns keeping them.
+        **(
+            {"renamed_fields": dg.MetadataValue.json(t.renamed_fields[resource])}
+            if resource in t.renamed_fields
+            else {}
+        ),
         "rate_limited_429": t.rate_limited,
         "retry_after_wait_s": round(t.retry_after_wait_s, 3),
         "token_grants": t.token_grants,

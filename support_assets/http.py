@@ -75,6 +75,8 @@ class Telemetry:
         # Pages that did not fit the table's column types went through dlt's slower row
         # path (see `arrow.py`): a steady non-zero count means the API's types moved.
         self.row_path_pages: Counter[str] = Counter()
+        # Vendor fields kept under another name (`_dlt_id` -> `vendor_dlt_id`), by resource.
+        self.renamed_fields: dict[str, dict[str, str]] = {}
 
     def count_response(self, status: int) -> None:
         """A response arrived, whatever its status."""
@@ -83,6 +85,11 @@ class Telemetry:
             self.responses_by_status[status] += 1
             if status == 429:
                 self.rate_limited += 1
+
+    def note_renamed(self, resource: str, field: str, kept_as: str) -> None:
+        """A vendor field collided with a loader column and is kept under another name."""
+        with self._lock:
+            self.renamed_fields.setdefault(resource, {})[field] = kept_as
 
     def count_row_path_pages(self, resource: str, pages: int) -> None:
         """Pages went to dlt as dicts because they did not fit the columns' types."""
