@@ -20,7 +20,9 @@ from support_assets.paginator import format_ts, parse_ts
 from support_assets.partitions import RunPlan, daily_partitions, plan_run
 from support_assets.pipeline import (
     destination_lock_explained,
+    fit_memory_limit,
     loader_file_format,
+    out_of_memory_explained,
     run_working_dir,
     support_pipeline,
 )
@@ -92,7 +94,9 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
         connection.arrow_pages = settings.arrow_pages
         working_dir = run_working_dir(settings, context.run.run_id)
         pipeline = support_pipeline(settings, working_dir, full_refresh=config.full_refresh)
-        with destination_lock_explained(settings):
+        connection.telemetry.on_large_record = fit_memory_limit(pipeline, settings)
+        largest = connection.telemetry.describe_largest_record
+        with destination_lock_explained(settings), out_of_memory_explained(settings, largest):
             # The cursors as the destination holds them before this run (dlt restores them
             # the same way when the run starts), for the "before" half of the metadata.
             pipeline.sync_destination()

@@ -64,6 +64,9 @@ _INT64 = (-(2**63), 2**63 - 1)
 _BOM = b"\xef\xbb\xbf"
 # Vendor fields named like the loader's own columns are kept under this prefix.
 LOADER_PREFIX = "_dlt_"
+# Pages above this size are measured record by record: a single large record (an export
+# pasted into a comment) needs DuckDB's memory cap raised for the load.
+LARGE_PAGE_BYTES = 1024**2
 VENDOR_PREFIX = "vendor"
 
 
@@ -150,6 +153,8 @@ class PageCheck:
         )
         if b'"' + LOADER_PREFIX.encode() in response.content:  # a C scan; renaming is rare
             self._keep_loader_named_fields(keep)
+        if len(response.content) > LARGE_PAGE_BYTES and keep:
+            self._note_largest_record(keep)
         self.telemetry.count_page(self.resource, len(records))
         # Every later reader (dlt's data selector, the paginator's total) gets this parse.
         response.json = lambda **_: body  # type: ignore[method-assign]
@@ -259,6 +264,10 @@ class PageCheck:
                 self.window_missing += 1
                 self.unusable_ids.setdefault((offset, repr(record[key])), why)
         return usable
+
+    def _note_largest_record(self, records: list[dict[str, Any]]) -> None:
+        size, record = max((len(orjson.dumps(r)), i) for i, r in enumerate(records))
+        self.telemetry.note_record_size(self.resource, records[record][self.primary_key], size)
 
     def _keep_loader_named_fields(self, records: list[dict[str, Any]]) -> None:
         """Move vendor fields named like the loader's columns (`_dlt_id`) out of their way.

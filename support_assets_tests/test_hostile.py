@@ -6,12 +6,14 @@ resource, the record or page and what the loader accepts, and leaves the table a
 cursor as they were; a case it can take safely is loaded, as the README states.
 """
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from support_assets import pipeline as pipeline_module
 from support_assets.assets import stored_cursors
 from support_assets.pipeline import support_pipeline
 from support_assets.sandbox import SandboxServer
@@ -268,3 +270,53 @@ def test_nanoseconds_are_cut_to_microseconds_as_the_readme_states(
     assert field_of(settings, "updated_at", record["id"]) == cut
     assert field_of(settings, "created_at", record["id"]) == parsed.replace(microsecond=500000)
     assert cursors(settings, tmp_path)["support_tickets"] == cut
+
+
+def test_a_record_larger_than_the_duckdb_memory_cap_still_loads(
+    api_env: SandboxServer, settings: Settings, tmp_path: Path
+) -> None:
+    capped = dataclasses.replace(settings, duckdb_memory_limit="16MB")
+    comment = max(api_env.truth("comments"), key=lambda r: (r["updated_at"], r["id"]))
+    body = "export line\n" * 1_000_000  # 12 MB of text in one comment; DuckDB needs about 3x that
+    api_env.set_hostile({"resource": "comments", "record": comment["id"], "patch": {"body": body}})
+
+    result = materialize(capped)
+
+    assert result.success, failure_message(result)
+    assert warehouse_rows(
+        settings, f"select length(body) from support.ticket_comments where id = {comment['id']}"
+    ) == [(len(body),)]
+    assert warehouse_rows(settings, "select count(*) from support.ticket_comments") == [
+        (len(api_env.truth("comments")),)
+    ]
+    newest = dt.datetime.fromisoformat(comment["updated_at"].replace("Z", "+00:00"))
+    assert cursors(settings, tmp_path)["ticket_comments"] == newest
+
+
+def test_a_record_that_does_not_fit_even_a_raised_cap_names_the_setting_and_the_record(
+    api_env: SandboxServer, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capped = dataclasses.replace(settings, duckdb_memory_limit="16MB")
+    assert materialize(capped).success
+    before = warehouse_rows(settings, "select id, body from support.ticket_comments order by id")
+    cursor_before = cursors(settings, tmp_path)
+    (ident,) = api_env.update("comments", 1)
+    body = "export line\n" * 1_000_000
+    api_env.set_hostile({"resource": "comments", "record": ident, "patch": {"body": body}})
+    # The cap raised only to the record's own size: too little for DuckDB to load it, as
+    # a record too large for the machine would be.
+    monkeypatch.setattr(pipeline_module, "RECORD_MEMORY_FACTOR", 1)
+
+    failed = materialize(capped)
+
+    assert not failed.success
+    message = failure_message(failed)
+    assert "DuckDB ran out of memory loading this run (Out of Memory Error:" in message
+    assert "SUPPORT_DUCKDB_MEMORY_LIMIT=16MB" in message
+    assert f"the largest record (ticket_comments id {ident}, 13.0 MB)" in message
+    assert "Nothing from this run was loaded and the cursor did not move" in message
+    assert (
+        warehouse_rows(settings, "select id, body from support.ticket_comments order by id")
+        == before
+    )
+    assert cursors(settings, tmp_path) == cursor_before
