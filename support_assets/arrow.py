@@ -13,6 +13,7 @@ JSON in both: the source has `max_table_nesting=0`, and here objects and lists b
 text in a column hinted `json`.
 """
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -23,7 +24,7 @@ from dlt.common.schema.detections import is_iso_timestamp
 from dlt.extract.items_transform import ItemTransform
 from dlt.extract.resource import DltResource
 
-from support_assets.http import Telemetry
+from support_assets.http import SupportApiError, Telemetry, describe
 from support_assets.paginator import parse_ts
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -62,6 +63,14 @@ class ColumnMismatch(ValueError):
     """A batch's values do not fit a column's type; the batch goes on as dicts."""
 
 
+class UnloadableValue(SupportApiError):
+    """A record's value no column can take: the message names the record and its page."""
+
+
+# dlt's name for the variant column that holds a field's values of another type.
+VARIANT_JSON = "__v_json"
+
+
 class ArrowPages(ItemTransform[Any, Any]):
     """A pipe step that turns pages (lists of dicts) into Arrow tables, in batches.
 
@@ -91,11 +100,17 @@ class ArrowPages(ItemTransform[Any, Any]):
         self.json_columns: set[str] = set()
         self._records: list[dict[str, Any]] = []
         self._pages = 0
+        # (index of the page's first record in the batch, its request), to name a page.
+        self._page_starts: list[tuple[int, Any]] = []
+        self._batch: list[dict[str, Any]] = []
+        self._batch_pages: list[tuple[int, Any]] = []
 
     def __call__(self, item: Any, meta: Any = None) -> Any:
         """Collect pages into a batch; pass the batch on when full or when paging ends."""
         if not isinstance(item, list):
             return item
+        response = getattr(item, "response", None)
+        self._page_starts.append((len(self._records), getattr(response, "request", None)))
         self._records.extend(item)
         self._pages += 1
         # The page carries its paginator (dlt's PageData), which has already decided
@@ -105,16 +120,52 @@ class ArrowPages(ItemTransform[Any, Any]):
         if more and len(self._records) < self.batch_rows:
             return None  # dlt passes nothing on; the next pages join this batch
         records, pages = self._records, self._pages
-        self._records, self._pages = [], 0
+        # Kept until the next batch, so an error can name a record's id and page.
+        self._batch, self._batch_pages = records, self._page_starts
+        self._records, self._pages, self._page_starts = [], 0, []
         if not records:
             return None
+        known = self._known_columns()
         if not self.arrow:
-            return [self._with_parsed_cursor(record) for record in records]
+            return self._row_path(records, known)
         try:
-            return self._to_arrow(records, self._known_columns())
+            return self._to_arrow(records, known)
         except (ColumnMismatch, pa.ArrowException):
             self.telemetry.count_row_path_pages(self.resource.name, pages)
-            return [self._with_parsed_cursor(record) for record in records]
+            return self._row_path(records, known)
+
+    def _row_path(self, records: list[dict[str, Any]], known: dict[str, str]) -> list[Any]:
+        """The batch as dicts for dlt's row path, with what dlt would get silently wrong fixed.
+
+        dlt's row path turns an object or a list arriving in a text (or number) column into
+        JSON text inside that column: a type change nobody sees. Such values go to the
+        field's JSON variant column instead (`via__v_json`), as other type changes do, so
+        the load warns and the materialization lists the new column.
+        """
+        moved = [name for name, kind in known.items() if kind != "json"]
+        rows = []
+        for index, record in enumerate(records):
+            record = self._with_parsed_cursor(record, index)
+            for name in moved:
+                if isinstance(record.get(name), dict | list):
+                    record = {**record, name + VARIANT_JSON: record[name]}
+                    del record[name]
+            rows.append(record)
+        return rows
+
+    # --- naming a record --------------------------------------------------------------
+
+    def _where(self, index: int) -> str:
+        """`record id 17 on the page GET /v1/tickets?offset=100&...`, for a batch index."""
+        if index < 0:
+            return "a record"
+        request = None
+        for start, page_request in self._batch_pages:
+            if start > index:
+                break
+            request = page_request
+        page = f"the page {describe(request)}" if request is not None else "an unknown page"
+        return f"record {self.primary_key} {self._batch[index].get(self.primary_key)!r} on {page}"
 
     # --- conversion ---------------------------------------------------------------------
 
@@ -145,7 +196,10 @@ class ArrowPages(ItemTransform[Any, Any]):
                     new_json.add(name)
                 elif all(v is None for v in values):
                     continue  # dlt creates no column for a field that has only been null
-            arrays[name] = _array(name, values, kind)
+            try:
+                arrays[name] = _array(name, values, kind)
+            except orjson.JSONEncodeError as exc:
+                raise self._unserializable(name, values, exc) from None
         table = pa.table(arrays)
         if self.primary_key in arrays:
             # Matches dlt's own hint on a primary key, so the schemas merge without notice.
@@ -162,15 +216,44 @@ class ArrowPages(ItemTransform[Any, Any]):
         )
         return dlt.mark.with_hints(table, hints)
 
-    def _with_parsed_cursor(self, record: dict[str, Any]) -> dict[str, Any]:
-        """The cursor as a datetime, comparable with the Arrow pages' cursor values."""
+    def _unserializable(self, name: str, values: list[Any], exc: Exception) -> UnloadableValue:
+        index = 0
+        for index, value in enumerate(values):  # noqa: B007 - the failing one is wanted
+            try:
+                orjson.dumps(value)
+            except orjson.JSONEncodeError:
+                break
+        return UnloadableValue(
+            f"{self.resource.name}: field {name!r} of {self._where(index)} cannot be "
+            f"stored as JSON ({exc}): the loader accepts objects and lists nested at most "
+            "254 levels deep. Nothing from this run was loaded and the cursor did not move; "
+            "ask the vendor."
+        )
+
+    def _with_parsed_cursor(self, record: dict[str, Any], index: int = -1) -> dict[str, Any]:
+        """The cursor as a datetime, comparable with the Arrow pages' cursor values.
+
+        A cursor that is not an RFC 3339 string fails here, naming the record: dlt's
+        incremental step would compare it with datetimes and fail with a bare TypeError.
+        """
         value = record.get(self.cursor_field)
+        if value is None:
+            return record  # dlt's incremental step reports it (on_cursor_value_missing)
         if isinstance(value, str):
             try:
                 return {**record, self.cursor_field: parse_ts(value)}
             except ValueError:
-                return record  # dlt's incremental step reports it
-        return record
+                pass
+        elif isinstance(value, dt.datetime):
+            return record
+        where = self._where(index)
+        raise UnloadableValue(
+            f"{self.resource.name}: field {self.cursor_field!r} (SUPPORT_CURSOR_FIELD) of "
+            f"{where} is {value!r}, which is not a timestamp: the loader accepts RFC 3339 "
+            "strings such as 2024-05-01T12:00:00Z. Nothing from this run was loaded and the "
+            "cursor did not move; ask the vendor, or point SUPPORT_CURSOR_FIELD at the "
+            "field that holds the update time."
+        )
 
 
 def _array(name: str, values: list[Any], kind: str | None) -> pa.Array:

@@ -21,7 +21,9 @@ from support_assets.pipeline import (
     definition_working_dir,
     destination_lock_explained,
     duckdb_file_guarded,
+    fit_memory_limit,
     loader_file_format,
+    out_of_memory_explained,
     remove_old_run_dirs,
     run_working_dir,
     support_pipeline,
@@ -132,9 +134,12 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
         for folder in remove_old_run_dirs(settings, context.run.run_id):
             context.log.info(f"Removed the dlt files of an old run: {folder.name}.")
         pipeline = support_pipeline(settings, working_dir, full_refresh=full_refresh)
+        connection.telemetry.on_large_record = fit_memory_limit(pipeline, settings)
+        largest = connection.telemetry.describe_largest_record
         with (
             duckdb_file_guarded(settings),
             destination_lock_explained(settings, context.retry_number),
+            out_of_memory_explained(settings, largest),
         ):
             # The cursors as the destination holds them before this run (dlt restores them
             # the same way when the run starts), for the "before" half of the metadata.
@@ -248,6 +253,12 @@ def run_metadata(connection: Connection, resource: str, elapsed: float) -> dict[
         "records_fetched": records,
         "pages_via_row_path": t.row_path_pages[resource],
         "retries": t.retries,
+        # Vendor fields colliding with the loader's columns, and the columns keeping them.
+        **(
+            {"renamed_fields": dg.MetadataValue.json(t.renamed_fields[resource])}
+            if resource in t.renamed_fields
+            else {}
+        ),
         "rate_limited_429": t.rate_limited,
         "retry_after_wait_s": round(t.retry_after_wait_s, 3),
         "token_grants": t.token_grants,

@@ -75,6 +75,12 @@ class Telemetry:
         # Pages that did not fit the table's column types went through dlt's slower row
         # path (see `arrow.py`): a steady non-zero count means the API's types moved.
         self.row_path_pages: Counter[str] = Counter()
+        # Vendor fields kept under another name (`_dlt_id` -> `vendor_dlt_id`), by resource.
+        self.renamed_fields: dict[str, dict[str, str]] = {}
+        # The largest record of a large page (bytes, resource, id), and who wants to know:
+        # the load raises DuckDB's memory cap to fit it.
+        self.largest_record: tuple[int, str, Any] = (0, "", None)
+        self.on_large_record: Callable[[int], None] | None = None
 
     def count_response(self, status: int) -> None:
         """A response arrived, whatever its status."""
@@ -83,6 +89,28 @@ class Telemetry:
             self.responses_by_status[status] += 1
             if status == 429:
                 self.rate_limited += 1
+
+    def note_renamed(self, resource: str, field: str, kept_as: str) -> None:
+        """A vendor field collided with a loader column and is kept under another name."""
+        with self._lock:
+            self.renamed_fields.setdefault(resource, {})[field] = kept_as
+
+    def note_record_size(self, resource: str, ident: Any, size: int) -> None:
+        """A record of `size` bytes arrived; the largest one is kept and announced."""
+        with self._lock:
+            if size <= self.largest_record[0]:
+                return
+            self.largest_record = (size, resource, ident)
+            hook = self.on_large_record
+        if hook is not None:
+            hook(size)
+
+    def describe_largest_record(self) -> str:
+        """`ticket_comments id 17, 12.0 MB`, or that no record was large, for error messages."""
+        size, resource, ident = self.largest_record
+        if not size:
+            return "no record above 1 MB"
+        return f"{resource} id {ident!r}, {size / 1e6:.1f} MB"
 
     def count_row_path_pages(self, resource: str, pages: int) -> None:
         """Pages went to dlt as dicts because they did not fit the columns' types."""

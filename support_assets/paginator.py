@@ -19,7 +19,9 @@ leaves the window and the next incremental run, which starts at this run's curso
 its new version.
 """
 
+import contextlib
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Callable
 from operator import methodcaller
@@ -50,6 +52,26 @@ class RequestRefused(SupportApiError):
 
 class RecordsWithoutId(SupportApiError):
     """Records without a primary key: they cannot be merged, so nothing is loaded."""
+
+
+class UnusableIds(RecordsWithoutId):
+    """Primary keys of a type the key column cannot hold; refused like missing ones."""
+
+
+class DuplicateIdInPage(MalformedPage):
+    """One page lists the same id twice: no re-read can make that page agree with `total`."""
+
+
+# A primary key never changes type: integers that fit BIGINT, or strings, one kind per
+# resource. A float id (1.5) would turn the whole key column into DOUBLE.
+_INT64 = (-(2**63), 2**63 - 1)
+_BOM = b"\xef\xbb\xbf"
+# Vendor fields named like the loader's own columns are kept under this prefix.
+LOADER_PREFIX = "_dlt_"
+# Pages above this size are measured record by record: a single large record (an export
+# pasted into a comment) needs DuckDB's memory cap raised for the load.
+LARGE_PAGE_BYTES = 1024**2
+VENDOR_PREFIX = "vendor"
 
 
 def format_ts(value: dt.datetime) -> str:
@@ -84,6 +106,7 @@ class PageCheck:
         primary_key: str,
         offset_param: str,
         telemetry: Telemetry,
+        cursor_field: str = "updated_at",
     ) -> None:
         self.resource = resource
         self.data_selector = data_selector
@@ -92,6 +115,11 @@ class PageCheck:
         self.telemetry = telemetry
         self.missing_ids = 0
         self.window_missing = 0
+        self.cursor_field = cursor_field
+        self.id_type: type | None = None  # int or str, from the first usable id
+        # (offset, id, why) of refused ids, deduplicated over re-reads.
+        self.unusable_ids: dict[tuple[int, str], str] = {}
+        self.renamed: dict[str, str] = {}  # vendor field -> the column that keeps it
         self.last_page_size = 0
         self.missing_id_offsets: list[int] = []
 
@@ -107,13 +135,7 @@ class PageCheck:
             f"{self.resource}: {describe(request)} answered HTTP {response.status_code} "
             f"({content_type})"
         )
-        try:
-            body = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            raise MalformedPage(
-                f"{where} with a body that is not JSON. Nothing from this run was loaded and "
-                "the cursor did not move; run again, and if it persists check the base URL."
-            ) from None
+        body = self._parse(response.content, where)
         records = body.get(self.data_selector) if isinstance(body, dict) else None
         if not isinstance(records, list):
             keys = sorted(body)[:10] if isinstance(body, dict) else type(body).__name__
@@ -129,13 +151,37 @@ class PageCheck:
             self.window_missing += len(records) - len(keep)
             if len(self.missing_id_offsets) < 5 and offset not in self.missing_id_offsets:
                 self.missing_id_offsets.append(offset)
-            body[self.data_selector] = keep
+        usable = self._refuse_unusable_ids(keep, request)
+        if len(usable) != len(records):
+            body[self.data_selector] = keep = usable
+        check_unique_ids(
+            keep, self.primary_key, self.cursor_field, f"{self.resource}: {describe(request)}"
+        )
+        if b'"' + LOADER_PREFIX.encode() in response.content:  # a C scan; renaming is rare
+            self._keep_loader_named_fields(keep)
+        if len(response.content) > LARGE_PAGE_BYTES and keep:
+            self._note_largest_record(keep)
         self.telemetry.count_page(self.resource, len(records))
         # Every later reader (dlt's data selector, the paginator's total) gets this parse.
         response.json = lambda **_: body  # type: ignore[method-assign]
 
     def raise_for_rejects(self) -> None:
         """Fail the resource if any record lacked its primary key; none of them is written."""
+        if self.unusable_ids:
+            examples = "; ".join(
+                f"id {ident} on the page at offset {offset}: {why}"
+                for (offset, ident), why in list(self.unusable_ids.items())[:5]
+            )
+            without = self.missing_ids - len(self.unusable_ids)
+            raise UnusableIds(
+                f"{self.resource}: {len(self.unusable_ids)} record(s) with an unusable "
+                f"{self.primary_key!r} ({examples})"
+                f"{f', and {without} without one' if without > 0 else ''}. A primary key "
+                "never changes type: the loader accepts integers between -2^63 and 2^63-1, "
+                "or strings, one kind per resource. Nothing from this run was loaded and the "
+                "cursor did not move; ask the vendor, or set SUPPORT_PRIMARY_KEY to a field "
+                "that is a stable key."
+            )
         if self.missing_ids:
             raise RecordsWithoutId(
                 f"{self.resource}: {self.missing_ids} record(s) without {self.primary_key!r} "
@@ -143,6 +189,144 @@ class PageCheck:
                 "nothing from this run was loaded and the cursor did not move; ask the vendor "
                 "or fix the primary key setting."
             )
+
+    # --- parsing and record checks (hostile pages) -------------------------------------
+
+    def _parse(self, content: bytes, where: str) -> Any:
+        """The page's JSON; what is safe to accept is accepted, the rest named exactly.
+
+        Accepted: a UTF-8 byte-order mark (RFC 8259 lets a parser ignore it), and the
+        non-JSON literals `NaN`, `Infinity` and `-Infinity`, read as null, since no JSON
+        column or number column can hold them as sent. Refused with the reason: bytes that
+        are not UTF-8 and escapes of lone surrogates (no character; no warehouse can store
+        them), and anything else that is not JSON.
+        """
+        try:
+            return orjson.loads(content)
+        except orjson.JSONDecodeError:
+            pass
+        if content.startswith(_BOM):
+            content = content[len(_BOM) :]
+            with contextlib.suppress(orjson.JSONDecodeError):
+                return orjson.loads(content)
+        refused = (
+            f"{where} with a body that is not valid JSON: {{}}. Nothing from this run was "
+            "loaded and the cursor did not move; running again will not help while the "
+            "vendor serves this page; ask the vendor to fix it."
+        )
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedPage(
+                refused.format(
+                    f"byte {exc.start} (0x{content[exc.start]:02x}) is not UTF-8; the loader "
+                    "reads UTF-8 JSON only (RFC 8259)"
+                )
+            ) from None
+        constants: list[str] = []
+        try:
+            body = json.loads(text, parse_constant=lambda name: constants.append(name))
+        except (ValueError, RecursionError):
+            raise MalformedPage(
+                f"{where} with a body that is not JSON. Nothing from this run was loaded and "
+                "the cursor did not move; run again, and if it persists check the base URL."
+            ) from None
+        try:
+            orjson.dumps(body)
+        except orjson.JSONEncodeError:
+            raise MalformedPage(
+                refused.format(
+                    "it escapes a lone UTF-16 surrogate (such as \\ud800), which is no "
+                    "character; the loader accepts surrogates only in pairs"
+                )
+            ) from None
+        if constants:
+            logger.warning(
+                f"{where}: {len(constants)} value(s) written {sorted(set(constants))}, which "
+                "is not JSON; they were read as null."
+            )
+        return body
+
+    def _refuse_unusable_ids(
+        self, records: list[dict[str, Any]], request: requests.PreparedRequest
+    ) -> list[dict[str, Any]]:
+        """The records whose id can be a key; the others are counted and named."""
+        key = self.primary_key
+        ids = [record[key] for record in records]
+        kind = self.id_type
+        if kind is None:
+            kind = self.id_type = next((type(i) for i in ids if type(i) in (int, str)), None)
+        if all(type(i) is kind for i in ids) and (
+            kind is not int or not ids or (min(ids) >= _INT64[0] and max(ids) <= _INT64[1])
+        ):
+            return records  # the usual page: one C-speed pass per test
+        offset = _query_int(request, self.offset_param)
+        usable = []
+        for record in records:
+            why = _unusable_id(record[key], kind)
+            if why is None:
+                usable.append(record)
+            else:
+                self.window_missing += 1
+                self.unusable_ids.setdefault((offset, repr(record[key])), why)
+        return usable
+
+    def _note_largest_record(self, records: list[dict[str, Any]]) -> None:
+        size, record = max((len(orjson.dumps(r)), i) for i, r in enumerate(records))
+        self.telemetry.note_record_size(self.resource, records[record][self.primary_key], size)
+
+    def _keep_loader_named_fields(self, records: list[dict[str, Any]]) -> None:
+        """Move vendor fields named like the loader's columns (`_dlt_id`) out of their way.
+
+        dlt writes its own `_dlt_id` and `_dlt_load_id` over them; kept as `vendor_dlt_id`
+        they survive, and the materialization notes the renaming.
+        """
+        for record in records:
+            for name in [n for n in record if n.startswith(LOADER_PREFIX)]:
+                kept = VENDOR_PREFIX + name
+                record[kept] = record.pop(name)
+                if name not in self.renamed:
+                    self.renamed[name] = kept
+                    self.telemetry.note_renamed(self.resource, name, kept)
+
+
+def _unusable_id(value: Any, kind: type | None) -> str | None:
+    if type(value) is int and kind is int:
+        return None if _INT64[0] <= value <= _INT64[1] else "beyond a 64-bit integer"
+    if type(value) is str and kind is str:
+        return None
+    if type(value) in (int, str):
+        return f"a {type(value).__name__} where this resource's ids are {kind.__name__}s"  # type: ignore[union-attr]
+    return f"a {type(value).__name__}"
+
+
+def check_unique_ids(
+    records: list[dict[str, Any]], primary_key: str, cursor_field: str, where: str
+) -> None:
+    """Refuse a page listing one id twice: a vendor fault no re-read repairs.
+
+    Offset pages over moving data can show a record on two pages, never twice on one. A
+    page with a duplicate holds one record fewer than its place in `total` says, so
+    letting the newest copy win would hide whichever record the duplicate displaced;
+    the run fails instead, naming the id.
+    """
+    ids = [record[primary_key] for record in records]
+    if len(set(ids)) == len(ids):
+        return
+    seen: dict[Any, list[Any]] = {}
+    for record in records:
+        seen.setdefault(record[primary_key], []).append(record.get(cursor_field))
+    twice = {ident: stamps for ident, stamps in seen.items() if len(stamps) > 1}
+    shown = "; ".join(
+        f"{primary_key} {ident!r} ({cursor_field} {', '.join(map(str, stamps))})"
+        for ident, stamps in list(twice.items())[:5]
+    )
+    raise DuplicateIdInPage(
+        f"{where} lists {len(twice)} id(s) more than once: {shown}. The vendor served a "
+        "duplicate within one page, which hides the record it displaced, so running again "
+        "will not help while it does; the newest copy is not taken. Nothing from this run "
+        "was loaded and the cursor did not move; ask the vendor."
+    )
 
 
 def _refused(resource: str, response: requests.Response) -> str:
@@ -297,6 +481,17 @@ class WindowedOffsetPaginator(OffsetPaginator):
             total = found[0] if found else None
         if isinstance(total, int) and not isinstance(total, bool):
             return total
+        if isinstance(total, str) and total.strip().isdecimal():
+            return int(total)  # "310": the right number in the wrong JSON type
+        if total is None and self._first_total is not None:
+            raise MalformedPage(
+                f"{self.check.resource}: {describe(response.request)} has no total at "
+                f"{self.total_field!r}, while the first page of this read had one "
+                f"({self._first_total}): the vendor dropped it mid-read, so the read cannot "
+                "be checked for completeness. Nothing from this run was loaded and the "
+                "cursor did not move; run again, and if this page keeps lacking it, ask the "
+                "vendor."
+            )
         raise MalformedPage(
             f"{self.check.resource}: {describe(response.request)} has no integer total at "
             f"{self.total_field!r}. Set SUPPORT_TOTAL_PATH to where the vendor puts it, or to "

@@ -6,7 +6,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +94,71 @@ def destination_of(settings: Settings, full_refresh: bool = False) -> Destinatio
     if destination is None:
         raise ValueError(f"SUPPORT_DESTINATION={settings.destination!r} is not a dlt destination")
     return destination
+
+
+_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
+_UNITS |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+# DuckDB holds a value several times over while it loads and merges a row (the Parquet
+# page, the string vector, the merge's copy): a 12 MB body needed between 26 and 39 MB.
+RECORD_MEMORY_FACTOR = 4
+
+
+def memory_bytes(size: str) -> int:
+    """`64MB` or `2GiB` (as SUPPORT_DUCKDB_MEMORY_LIMIT is checked) in bytes."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?i?B)", size.strip(), re.IGNORECASE)
+    if match is None:
+        raise ValueError(f"{size!r} is not a memory size such as 128MB or 2GB")
+    return int(float(match[1]) * _UNITS[match[2].lower()])
+
+
+class RecordTooLarge(RuntimeError):
+    """DuckDB ran out of memory even with its cap raised for the largest record."""
+
+
+def fit_memory_limit(pipeline: dlt.Pipeline, settings: Settings) -> Callable[[int], None]:
+    """A hook that raises DuckDB's cap for this run's load when a record needs more.
+
+    The cap (SUPPORT_DUCKDB_MEMORY_LIMIT) keeps a load's memory flat as tables grow, but
+    DuckDB cannot spill a single value: a comment body larger than the cap failed every
+    run. The page check reports each large record's size during extract, before the load
+    opens its connection, and the load then runs with enough room for that record; runs
+    without such records keep the configured cap. dlt shares the credentials'
+    `global_config` dict with the load's connection pool, so raising it here is enough.
+    """
+    credentials = (pipeline.destination.config_params or {}).get("credentials")
+    config = getattr(credentials, "global_config", None)
+    if settings.destination != "duckdb" or not isinstance(config, dict):
+        return lambda size: None
+    cap = memory_bytes(settings.duckdb_memory_limit)
+
+    def fit(record_bytes: int) -> None:
+        needed = record_bytes * RECORD_MEMORY_FACTOR
+        if needed > max(cap, memory_bytes(str(config.get("memory_limit", "0B")))):
+            config["memory_limit"] = f"{-(-needed // 1024**2)}MiB"
+
+    return fit
+
+
+@contextlib.contextmanager
+def out_of_memory_explained(settings: Settings, largest: Callable[[], str]) -> Iterator[None]:
+    """Name the setting and the largest record when DuckDB runs out of memory anyway."""
+    try:
+        yield
+    except Exception as exc:
+        cause: BaseException | None = exc
+        while cause is not None and "Out of Memory Error" not in str(cause):
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:
+            raise
+        said = next(line for line in str(cause).splitlines() if "Out of Memory Error" in line)
+        said = said[said.index("Out of Memory Error") :]
+        raise RecordTooLarge(
+            f"DuckDB ran out of memory loading this run ({said}) with "
+            f"SUPPORT_DUCKDB_MEMORY_LIMIT={settings.duckdb_memory_limit}, raised to fit "
+            f"the largest record ({largest()}). Nothing from this run was loaded and the "
+            "cursor did not move; raise SUPPORT_DUCKDB_MEMORY_LIMIT, or free memory on "
+            "this machine."
+        ) from None
 
 
 # Arrow pages skip dlt's row normalizer, which is what adds `_dlt_load_id` and `_dlt_id`;

@@ -197,6 +197,7 @@ def to_dlt_config(
                 primary_key=entry.get("primary_key", api.primary_key),
                 offset_param=paging.get("offset_param", api.offset_param),
                 telemetry=connection.telemetry,
+                cursor_field=cursor,
             )
             endpoint["paginator"] = WindowedOffsetPaginator(
                 limit=int(paging.get("limit", api.page_size)),

@@ -90,3 +90,66 @@ def test_frozen_schema_contract_stops_a_drifted_load_and_keeps_the_table(
     assert not result.success
     assert "frozen" in failure_message(result).lower()
     assert columns(settings, "support_tickets") == before
+
+
+def test_a_text_field_turning_into_an_object_gets_a_json_variant_column_and_a_warning(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    assert materialize(settings, instance=instance).success
+    changed = sorted(api_env.update("tickets", 3))
+    api_env.set_hostile(
+        *(
+            {"resource": "tickets", "record": ident, "patch": {"priority": {"level": "high"}}}
+            for ident in changed
+        )
+    )
+
+    result = materialize(settings, instance=instance)
+
+    assert result.success
+    assert warehouse_rows(
+        settings,
+        "select id, priority, json_extract_string(priority__v_json, '$.level') "
+        "from support.support_tickets where priority__v_json is not null order by id",
+    ) == [(ident, None, "high") for ident in changed]
+    # The text column holds text only: no object stored as JSON text beside the strings.
+    assert warehouse_rows(
+        settings,
+        "select count(*) from support.support_tickets where priority like '{%'",
+    ) == [(0,)]
+    warnings = [
+        entry.user_message
+        for entry in instance.all_logs(result.run_id)
+        if "changed type" in (entry.user_message or "")
+    ]
+    assert len(warnings) == 1 and "priority__v_json" in warnings[0]
+    changes = {
+        event.asset_key.path[-1]: event.materialization.metadata["schema_changes"].value
+        for event in result.get_asset_materialization_events()
+    }
+    assert changes["support_tickets"] == {"support_tickets": ["priority__v_json"]}
+
+
+def test_a_frozen_contract_refuses_a_text_field_turning_into_an_object(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    frozen = dataclasses.replace(settings, schema_contract="freeze")
+    assert materialize(frozen).success
+    before = warehouse_rows(
+        settings, "select id, priority from support.support_tickets order by id"
+    )
+    (changed,) = api_env.update("tickets", 1)
+    api_env.set_hostile(
+        {"resource": "tickets", "record": changed, "patch": {"priority": {"level": "high"}}}
+    )
+
+    result = materialize(frozen)
+
+    assert not result.success
+    assert "frozen" in failure_message(result).lower()
+    assert "priority__v_json" in failure_message(result)
+    assert (
+        warehouse_rows(settings, "select id, priority from support.support_tickets order by id")
+        == before
+    )

@@ -51,6 +51,10 @@ as attempts. `faults_injected` in the stats counts each 429 or 5xx, each revocat
 token killed early, each record moved, each drifted page, each malformed or keyless page,
 each record served without id, and each delayed response.
 
+Hostile cases (`SandboxServer.set_hostile`, see `sandbox.hostile`) serve one exact
+deviation from the contract instead: a record patched or rewritten byte for byte, or a page
+with its `total` as a string or absent, or a prefix such as a byte-order mark.
+
 Mutations pick their records deterministically for (seed, number of mutations since the
 reset), or take explicit `ids=`. Soft-deleted comments carry `deleted: true` (comments have
 no status); purging a ticket purges its comments, so every comment keeps an existing ticket.

@@ -153,6 +153,8 @@ class SandboxApp:
             records = [self._faulty(resource, ident, row) for ident, row in pairs]
             if faults.drifting:
                 sandbox.stats.fault("schema_drift")
+        if sandbox.hostile:
+            records = sandbox.hostile.records(resource, target.ids(start, stop), records)
         body = b'{"%b":[%b],"total":%d,"offset":%d,"limit":%d}' % (
             selector,
             b",".join(records),
@@ -160,6 +162,8 @@ class SandboxApp:
             query.offset,
             query.limit,
         )
+        if sandbox.hostile:
+            body = sandbox.hostile.page(resource, query.offset, body)
         sandbox.page_served(resource, len(records))
         return 200, JSON, body
 

@@ -20,6 +20,7 @@ from typing import IO, Any, NoReturn, Self
 import orjson
 
 from support_assets.sandbox.faults import FaultSpec
+from support_assets.sandbox.hostile import encode_case
 
 _BANNER = "Support API sandbox on "
 # Loopback never goes through a proxy, whatever HTTP_PROXY says.
@@ -138,6 +139,10 @@ class SandboxServer:
     def clear_faults(self) -> None:
         """Deactivate every fault."""
         self._call("DELETE", "faults")
+
+    def set_hostile(self, *cases: dict[str, Any]) -> None:
+        """Serve these hostile cases (see `sandbox.hostile`); bytes are given as bytes."""
+        self._call("POST", "hostile", {"cases": [encode_case(case) for case in cases]})
 
     def revoke_tokens(self) -> None:
         """Invalidate every token issued so far."""

@@ -13,6 +13,7 @@ import orjson
 from support_assets.sandbox.asgi import Receive, Response, error, json_response, read_body
 from support_assets.sandbox.data import rfc3339
 from support_assets.sandbox.faults import FaultError
+from support_assets.sandbox.hostile import Hostile, parse_case
 from support_assets.sandbox.state import RESOURCES, Config, Sandbox, Stats
 
 if TYPE_CHECKING:
@@ -72,6 +73,12 @@ def _dispatch(
                 raise ValueError('body must be {"faults": [name or {"name": ..., ...}, ...]}')
             sandbox.set_faults(tuple(faults))
             return json_response({"faults": sandbox.faults.describe()})
+        case ("POST", "hostile"):
+            sandbox.hostile = Hostile(parse_case(case) for case in body.get("cases", []))
+            return json_response({"cases": len(sandbox.hostile.cases)})
+        case ("DELETE", "hostile"):
+            sandbox.hostile = Hostile()
+            return json_response({"cases": 0})
         case ("DELETE", "faults"):
             sandbox.set_faults(())
             return json_response({"faults": []})

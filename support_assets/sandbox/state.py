@@ -15,6 +15,7 @@ import orjson
 
 from support_assets.sandbox.data import SPAN_SECONDS, generate_comments, generate_tickets
 from support_assets.sandbox.faults import Faults, FaultSpec, drift_blob, normalize
+from support_assets.sandbox.hostile import Hostile
 from support_assets.sandbox.params import parse_rfc3339
 from support_assets.sandbox.store import Collection
 
@@ -123,6 +124,7 @@ class Sandbox:
         self.tokens: dict[str, tuple[float, float]] = {}  # token -> (issued, expires), monotonic
         self.stats = Stats()
         self.faults = Faults(config.seed, config.faults)
+        self.hostile = Hostile()
         self.mutations = 0
 
     def set_faults(self, specs: tuple[FaultSpec, ...]) -> None:
