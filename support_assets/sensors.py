@@ -397,16 +397,17 @@ def _failed_outside(data: object) -> bool:
 def crash_explanation(instance: dg.DagsterInstance, run_id: str) -> str | None:
     """Why the run's worker process ended, as the code server logged it, if it did.
 
-    The code server writes "Run execution process for <id> was terminated by signal 9
+    The code server logs "Run execution process for <id> was terminated by signal 9
     (SIGKILL)" just before it fails the run with a generic message.
     """
     records = instance.get_records_for_run(
         run_id, of_type=dg.DagsterEventType.ENGINE_EVENT, limit=5, ascending=False
     ).records
     for record in records:
-        message = record.event_log_entry.message or ""
-        if message.startswith("Run execution process"):
-            return message
+        # The code server prefixes its own name: `[DagsterApiServer] Run execution ...`.
+        message = (record.event_log_entry.message or "").partition("Run execution process")
+        if message[1]:
+            return message[1] + message[2]
     return None
 
 

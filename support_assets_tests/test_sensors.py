@@ -24,7 +24,14 @@ from support_assets.alerts import AlertCursor, AlertSink
 from support_assets.definitions import build_definitions
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
-from support_assets_tests.helpers import CLIENT_SECRET, materialize, today, with_retry
+from support_assets_tests.helpers import (
+    CLIENT_SECRET,
+    failure_message,
+    free_port,
+    materialize,
+    today,
+    with_retry,
+)
 
 UI = "https://dagster.example.com"
 RETRY_SENSOR = "support_retry_alert_sensor"
@@ -687,3 +694,66 @@ def test_a_run_alerted_before_its_end_event_is_not_alerted_again(
     assert receiver.bodies == []
     assert done.skip_reason == "No support load above the thresholds."
     assert cursor_after(done) > last_load
+
+
+# An API key a vendor wants in the query string; scanned for everywhere a run leaves text.
+QUERY_SECRET = "qk-5e8d21c7f0"
+
+
+def test_a_query_secret_in_a_failing_url_reaches_no_log_exception_or_alert(
+    api_env: SandboxServer,
+    alert_settings: Settings,
+    instance: dg.DagsterInstance,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    api = alert_settings.api
+    keyed = dataclasses.replace(
+        api,
+        tickets=dataclasses.replace(api.tickets, path=f"/v1/tickets?api_key={QUERY_SECRET}"),
+        comments=dataclasses.replace(
+            api.comments, path=f"/v1/ticket_comments?api_key={QUERY_SECRET}"
+        ),
+    )
+    settings = dataclasses.replace(
+        with_retry(alert_settings, max_retries=0),
+        api=keyed,
+        token_url=f"{api_env.url}/oauth/token",
+    )
+    results = []
+    # The API failing with 5xx, then asking for a longer Retry-After than allowed.
+    for fault in (
+        {"name": "server_errors", "ratio": 1.0},
+        {"name": "rate_limit", "ratio": 1.0, "retry_after": 3600},
+    ):
+        api_env.set_faults(fault)
+        results.append(materialize(with_retry(settings, max_retries=1), instance=instance))
+    api_env.set_faults()
+    # The data URL unreachable (the token URL still answers): requests' own message.
+    port = free_port()
+    monkeypatch.setenv("SUPPORT_API_BASE_URL", f"http://127.0.0.1:{port}")
+    results.append(materialize(settings, instance=instance))
+    assert not any(r.success for r in results)
+
+    done = tick(settings, FAILURE_SENSOR, instance, None, fast_sink(receiver.url))
+
+    causes = [a["cause"] for a in receiver.accepted]
+    assert len(causes) == 3, done.skip_reason
+    assert all("api_key=[redacted]" in cause for cause in causes), causes
+    assert f"HTTPConnectionPool(host='127.0.0.1', port={port})" in causes[2]
+    messages = [failure_message(r) for r in results]
+    events = repr([instance.all_logs(r.run_id) for r in results])
+    output = capfd.readouterr()
+    seen = [
+        *messages,
+        events,
+        output.out + output.err,
+        b"".join(receiver.bodies).decode(),
+        done.skip_reason,
+    ]
+    assert [QUERY_SECRET in text for text in seen] == [False] * len(seen)
+    # Dagster's storage on disk: event logs and compute logs.
+    stored = [p for p in (tmp_path / "dagster_home").rglob("*") if p.is_file()]
+    assert stored and [p for p in stored if QUERY_SECRET.encode() in p.read_bytes()] == []
