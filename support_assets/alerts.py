@@ -21,7 +21,6 @@ tick; `alert_id` is stable, for receivers that drop repeats.
 import dataclasses
 import json
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -32,6 +31,7 @@ import requests
 from pydantic import Field
 
 from support_assets.auth import LOOPBACK_HOSTS, is_loopback_host
+from support_assets.redaction import redact
 
 WEBHOOK_VARIABLE = "SUPPORT_ALERT_WEBHOOK_URL"
 # Slack cuts a message at 40,000 characters; alerts are one paragraph, so stay far below.
@@ -42,35 +42,6 @@ RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 TICK_BUDGET_S = 30.0
 # Runs alerted lately, kept in the cursor so a later event of the same run is not alerted.
 REMEMBERED_RUNS = 100
-
-_REDACTIONS = (
-    # Authorization headers and bare bearer tokens.
-    (re.compile(r"(?i)\bbearer\s+[^\s\"',;]+"), "[redacted token]"),
-    # key=value or "key": "value" pairs whose key ends like a secret's name
-    # (access_token, SUPPORT_API_CLIENT_SECRET, password, api_key).
-    (
-        re.compile(
-            r"(?i)([a-z0-9_]*(?:token|secret|password|api_key|apikey))"
-            r"([\"']?\s*[=:]\s*[\"']?)[^\s&\"',;]+"
-        ),
-        r"\1\2[redacted]",
-    ),
-    # Credentials inside URLs: scheme://user:password@host.
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\1[redacted]@"),
-)
-
-
-def redact(value: Any) -> Any:
-    """Strings with anything token-like replaced; dicts and lists redacted throughout."""
-    if isinstance(value, str):
-        for pattern, replacement in _REDACTIONS:
-            value = pattern.sub(replacement, value)
-        return value
-    if isinstance(value, Mapping):
-        return {key: redact(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(item) for item in value]
-    return value
 
 
 def slack_escape(text: str) -> str:

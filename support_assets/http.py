@@ -21,6 +21,7 @@ from requests.adapters import HTTPAdapter
 from requests.exceptions import ChunkedEncodingError, ConnectionError, Timeout
 from requests.hooks import dispatch_hook
 
+from support_assets.redaction import configured_secrets, redact, redact_text
 from support_assets.settings import RetryPolicy
 
 RETRY_EXCEPTIONS = (ConnectionError, Timeout, ChunkedEncodingError)
@@ -170,8 +171,10 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 def describe(request: requests.PreparedRequest) -> str:
     """`GET /v1/tickets?offset=300&limit=100`: what an error message should point at."""
     url = urlsplit(request.url or "")
-    query = f"?{unquote(url.query)}" if url.query else ""
-    return f"{request.method} {url.path}{query}"
+    secrets = configured_secrets()
+    # Secret parameters go before unquoting, so an encoded `&` cannot split one.
+    query = f"?{unquote(redact_text(url.query, secrets))}" if url.query else ""
+    return redact_text(f"{request.method} {url.path}{query}", secrets)
 
 
 class RetryingSession(requests.Session):
@@ -254,10 +257,13 @@ class RetryingSession(requests.Session):
         request = state.args[0]
         if state.outcome.failed:
             exc = state.outcome.exception()
+            # requests' own message repeats the URL with its query: redacted here, and not
+            # chained, or the run log would show it in the cause.
             raise SupportApiError(
-                f"{type(exc).__name__} after {attempts} on {describe(request)}: {exc}. "
+                f"{type(exc).__name__} after {attempts} on {describe(request)}: "
+                f"{redact(str(exc))}. "
                 "Check that the API is reachable (SUPPORT_API_BASE_URL) and run again."
-            ) from exc
+            ) from None
         response = state.outcome.result()
         raise SupportApiError(
             f"HTTP {response.status_code} after {attempts} on {describe(request)}: the API "

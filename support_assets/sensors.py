@@ -31,6 +31,14 @@ BATCH = 50
 # A sensor without a cursor (just deployed, or reset) alerts on the last hour only.
 FIRST_TICK_LOOKBACK_S = 3600.0
 MAX_CAUSE = 300
+# The degraded-API sensor reads one of these per finished run.
+RUN_END_EVENTS = (
+    dg.DagsterEventType.RUN_SUCCESS,
+    dg.DagsterEventType.RUN_FAILURE,
+    dg.DagsterEventType.RUN_CANCELED,
+)
+# How a failure reads when the run's own code raised nothing.
+OUTSIDE_CAUSE = "run worker died or was failed by run monitoring"
 
 # Dagster's run-retry and partition tags.
 MAX_RETRIES_TAG = "dagster/max_retries"
@@ -80,24 +88,20 @@ def build_sensors(settings: Settings, assets: dg.AssetsDefinition) -> list[dg.Se
         """Alert "Support API degraded" when a load needed too many retries or rate-limit waits."""
         cursor = AlertCursor.parse(context.cursor)
         since = _first_tick_since(cursor)
-        records = _materializations(context.instance, scope.asset_keys, cursor.after, since)
+        # One event per finished run, not one per materialization: a backfill writes one
+        # materialization per partition, and reading those in batches delayed the alerts
+        # of the runs behind it by many ticks.
+        records = _run_ends(context.instance, cursor.after, since)
         if since is not None:
-            cursor = anchored(
-                cursor,
-                records,
-                lambda: _newest_materialization(context.instance, scope.asset_keys, since),
-            )
-        by_run: dict[str, list[dg.EventLogRecord]] = {}
+            cursor = anchored(cursor, records, lambda: _newest_run_end(context.instance, since))
+        pending = []
         for record in records:
-            by_run.setdefault(record.run_id, []).append(record)
-        pending = [
-            Pending(
-                run_id,
-                tuple(r.storage_id for r in group),
-                degraded_alert(group, context.instance.get_run_by_id(run_id), settings, scope),
-            )
-            for run_id, group in by_run.items()
-        ]
+            loads = _run_materializations(context.instance, record.run_id, scope.asset_keys)
+            alert = None
+            if loads:
+                run = context.instance.get_run_by_id(record.run_id)
+                alert = degraded_alert(loads, run, settings, scope)
+            pending.append(Pending(record.run_id, (record.storage_id,), alert))
         return send_in_order(
             context, alert_sink, cursor, pending, quiet="No support load above the thresholds."
         )
@@ -133,7 +137,7 @@ def build_sensors(settings: Settings, assets: dg.AssetsDefinition) -> list[dg.Se
             run = context.instance.get_run_by_id(record.run_id)
             event = record.event_log_entry.dagster_event
             ours = run is not None and _is_support_run(run, event, scope)
-            alert = failure_alert(record, run, context.instance, scope) if ours else None
+            alert = _failure_alert_or_fallback(context, record, run, scope) if ours else None
             pending.append(Pending(record.run_id, (record.storage_id,), alert))
         return send_in_order(
             context, alert_sink, cursor, pending, quiet="No new failed support run."
@@ -241,26 +245,39 @@ def _status_key(key: str) -> bool:
     return key.startswith("retries_")
 
 
-def _materializations(
-    instance: dg.DagsterInstance,
-    keys: Sequence[dg.AssetKey],
-    after: int | None,
-    since: float | None,
+def _run_ends(
+    instance: dg.DagsterInstance, after: int | None, since: float | None
 ) -> list[dg.EventLogRecord]:
-    """Materializations of our assets after the cursor, in event order, none skipped."""
+    """Runs that ended after the cursor (succeeded, failed or canceled), in event order."""
     batches = [
-        instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, after_storage_id=after, after_timestamp=since),
+        instance.fetch_run_status_changes(
+            dg.RunStatusChangeRecordsFilter(
+                event_type=event_type, after_storage_id=after, after_timestamp=since
+            ),
             limit=BATCH,
             ascending=True,
         ).records
-        for key in keys
+        for event_type in RUN_END_EVENTS
     ]
     # A full batch may have more behind it: read nothing past its end this tick, or an
-    # event of that key could fall behind the cursor unread.
+    # event of that type could fall behind the cursor unread.
     horizon = min((b[-1].storage_id for b in batches if len(b) >= BATCH), default=None)
     records = [r for b in batches for r in b if horizon is None or r.storage_id <= horizon]
     return sorted(records, key=lambda r: r.storage_id)
+
+
+def _run_materializations(
+    instance: dg.DagsterInstance, run_id: str, keys: Sequence[dg.AssetKey]
+) -> list[dg.EventLogRecord]:
+    """The run's materializations of our assets: one query, however many partitions."""
+    ours = set(keys)
+    return [
+        record
+        for record in instance.get_records_for_run(
+            run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+        ).records
+        if record.asset_key in ours
+    ]
 
 
 # --- The run-failure alert ----------------------------------------------------------------
@@ -271,6 +288,7 @@ def failure_alert(
     run: dg.DagsterRun | None,
     instance: dg.DagsterInstance,
     scope: Scope,
+    cause: str | None = None,
 ) -> Alert:
     """The alert for one failed run: retrying and given-up failures read differently."""
     tags: Mapping[str, str] = run.tags if run else {}
@@ -290,7 +308,12 @@ def failure_alert(
     run_id = record.run_id
     job = run.job_name if run else "?"
     partition = _partition_label(run, [])
-    cause = failure_cause(record.event_log_entry.dagster_event)
+    event = record.event_log_entry.dagster_event
+    if cause is None:
+        crash = None
+        if event is not None and event.event_specific_data is None:
+            crash = crash_explanation(instance, record.run_id)
+        cause = failure_cause(event, crash)
     if will_retry:
         kind, severity, emoji = "run_retrying", "warning", ":repeat:"
         title = f"Support run failed, Dagster will retry it (attempt {attempt} of {max_attempts})"
@@ -329,17 +352,27 @@ def failure_alert(
     )
 
 
-def failure_cause(event: dg.DagsterEvent | None) -> str:
-    """The innermost error of a run failure, its first line, without the class path."""
+def failure_cause(event: dg.DagsterEvent | None, crash: str | None = None) -> str:
+    """The innermost error of a run failure, its first line, without the class path.
+
+    A run failed from outside its worker (the worker was killed, or run monitoring gave up
+    on it) has no error and often no failure data at all: it reads as such, with the most
+    telling message there is (the worker's crash explanation, else the event's own).
+    """
     error = None
+    data = None
     if event is not None and event.event_type == dg.DagsterEventType.RUN_FAILURE:
-        data = event.job_failure_data
-        error = data.error
-        step = data.first_step_failure_event
-        if error is None and step is not None and step.step_failure_data is not None:
-            error = step.step_failure_data.error
+        # `job_failure_data` raises when the event has none: read it as optional.
+        data = event.event_specific_data
+        if data is not None:
+            error = getattr(data, "error", None)
+            step = getattr(data, "first_step_failure_event", None)
+            if error is None and step is not None and step.step_failure_data is not None:
+                error = step.step_failure_data.error
     if error is None:
-        message = (event.message if event else None) or "the run failed; see its logs"
+        message = crash or (event.message if event else None) or "the run failed; see its logs"
+        if event is not None and (data is None or _failed_outside(data)):
+            return _one_line(f"{OUTSIDE_CAUSE}: {message}")
         return _one_line(message)
     while error.cause is not None:
         error = error.cause
@@ -348,6 +381,56 @@ def failure_cause(event: dg.DagsterEvent | None) -> str:
     if sep and head.rsplit(".", 1)[-1] == error.cls_name:
         message = rest  # `support_assets.http.SupportApiError: HTTP 503 ...` -> `HTTP 503 ...`
     return _one_line(message) or error.cls_name or "unknown error"
+
+
+def _failed_outside(data: object) -> bool:
+    """Failure data that Dagster's monitoring wrote, not the run's own code."""
+    reason = getattr(data, "failure_reason", None)
+    return getattr(reason, "value", None) in {
+        "UNEXPECTED_TERMINATION",
+        "START_TIMEOUT",
+        "RUN_WORKER_RESTART",
+        "UNKNOWN",
+    }
+
+
+def crash_explanation(instance: dg.DagsterInstance, run_id: str) -> str | None:
+    """Why the run's worker process ended, as the code server logged it, if it did.
+
+    The code server logs "Run execution process for <id> was terminated by signal 9
+    (SIGKILL)" just before it fails the run with a generic message.
+    """
+    records = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ENGINE_EVENT, limit=5, ascending=False
+    ).records
+    for record in records:
+        # The code server prefixes its own name: `[DagsterApiServer] Run execution ...`.
+        message = (record.event_log_entry.message or "").partition("Run execution process")
+        if message[1]:
+            return message[1] + message[2]
+    return None
+
+
+def _failure_alert_or_fallback(
+    context: dg.SensorEvaluationContext,
+    record: dg.EventLogRecord,
+    run: dg.DagsterRun | None,
+    scope: Scope,
+) -> Alert:
+    """The run's alert; when its events cannot be read, an alert that says so.
+
+    One unreadable event must never stall the cursor: every later failure would go
+    unreported.
+    """
+    try:
+        return failure_alert(record, run, context.instance, scope)
+    except Exception as exc:
+        context.log.warning(
+            f"Run {record.run_id[:8]}: its failure could not be read ({type(exc).__name__}); "
+            "alerting without the cause."
+        )
+        cause = f"the failure could not be read ({type(exc).__name__}); see the run's logs"
+        return failure_alert(record, run, context.instance, scope, cause=cause)
 
 
 def _one_line(message: str) -> str:
@@ -365,7 +448,8 @@ def _is_support_run(run: dg.DagsterRun, event: dg.DagsterEvent | None, scope: Sc
     # that failed tells.
     if event is None or event.event_type != dg.DagsterEventType.RUN_FAILURE:
         return False
-    step = event.job_failure_data.first_step_failure_event
+    # A run failed from outside its worker has no failure data.
+    step = getattr(event.event_specific_data, "first_step_failure_event", None)
     return step is not None and step.step_key == scope.op_name
 
 
@@ -387,15 +471,14 @@ def _newest_failure(instance: dg.DagsterInstance, before: float) -> int:
     return records[0].storage_id if records else 0
 
 
-def _newest_materialization(
-    instance: dg.DagsterInstance, keys: Sequence[dg.AssetKey], before: float
-) -> int:
+def _newest_run_end(instance: dg.DagsterInstance, before: float) -> int:
     return max(
         (
             record.storage_id
-            for key in keys
-            for record in instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=key, before_timestamp=before), limit=1
+            for event_type in RUN_END_EVENTS
+            for record in instance.fetch_run_status_changes(
+                dg.RunStatusChangeRecordsFilter(event_type=event_type, before_timestamp=before),
+                limit=1,
             ).records
         ),
         default=0,

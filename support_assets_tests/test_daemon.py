@@ -1,7 +1,9 @@
 """A real dagster-daemon ticks the schedule; the pool runs it and a backfill one at a time."""
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,7 @@ from support_assets_tests.helpers import (
     wait_for,
     warehouse_rows,
 )
+from support_assets_tests.test_sensors import Receiver
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -114,3 +117,73 @@ def test_schedule_tick_and_backfill_both_succeed_one_after_the_other(
     settings = Settings(duckdb_path=env["SUPPORT_DUCKDB_PATH"])
     loaded = {i for (i,) in warehouse_rows(settings, "select id from support.support_tickets")}
     assert loaded == {r["id"] for r in sandbox.truth("tickets")}
+
+
+def test_a_killed_run_worker_is_alerted_and_so_is_the_next_failure(
+    sandbox: SandboxServer, dagster_home: Path, tmp_path: Path
+) -> None:
+    receiver = Receiver()
+    env = dagster_env(
+        sandbox,
+        tmp_path,
+        SUPPORT_ALERT_WEBHOOK_URL=receiver.url,
+        SUPPORT_RUN_MAX_RETRIES="0",
+        SUPPORT_MAX_RETRIES="0",
+    )
+    instance = dg.DagsterInstance.get()
+    log = tmp_path / "daemon.log"
+
+    def launch() -> None:
+        tags = json.dumps({"dagster/partition": today()})
+        args = ["job", "launch", "-w", str(ROOT / "workspace.yaml"), "-j", "support_refresh_job"]
+        done = run_cli([venv_bin("dagster"), *args, "--tags", tags], env, ROOT)
+        assert done.returncode == 0, done.stderr[-3000:]
+
+    def worker_pid() -> int | None:
+        for run in instance.get_runs():
+            for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
+                if entry.message.startswith("Started process for run (pid: "):
+                    return int(entry.message.split("pid: ")[1].rstrip(").").strip())
+        return None
+
+    def alerts(count: int) -> list[dict]:
+        return receiver.accepted if len(receiver.accepted) >= count else []
+
+    with log.open("w") as out:
+        daemon = subprocess.Popen(
+            [venv_bin("dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            sandbox.set_faults({"name": "slow", "delay": 5.0})  # the run waits on every page
+            launch()
+            pid = wait_for("the run worker to start", worker_pid, 120, log)
+            (killed,) = instance.get_runs()
+            wait_for(
+                "the step to start",
+                lambda: instance.all_logs(killed.run_id, of_type=dg.DagsterEventType.STEP_START),
+                60,
+                log,
+            )
+            os.kill(pid, signal.SIGKILL)
+            wait_for("the killed run's alert", lambda: alerts(1), 150, log)
+            sandbox.set_faults({"name": "server_errors", "ratio": 1.0})
+            launch()
+            (first, second) = wait_for("the next failure's alert", lambda: alerts(2), 180, log)
+        finally:
+            stop_processes(daemon)
+            receiver.close()
+
+    failed = instance.get_run_by_id(killed.run_id)
+    assert failed is not None and failed.status == dg.DagsterRunStatus.FAILURE
+    assert first["run_id"] == killed.run_id
+    assert first["cause"].startswith(
+        "run worker died or was failed by run monitoring: Run execution process for "
+        f"{killed.run_id} was terminated by signal 9 (SIGKILL). "
+    )
+    assert second["run_id"] != killed.run_id and second["kind"] == "run_failed"
+    assert second["cause"].startswith("HTTP 50")
+    assert len(receiver.bodies) == 2

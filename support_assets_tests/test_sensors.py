@@ -24,7 +24,14 @@ from support_assets.alerts import AlertCursor, AlertSink
 from support_assets.definitions import build_definitions
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
-from support_assets_tests.helpers import CLIENT_SECRET, materialize, today, with_retry
+from support_assets_tests.helpers import (
+    CLIENT_SECRET,
+    failure_message,
+    free_port,
+    materialize,
+    today,
+    with_retry,
+)
 
 UI = "https://dagster.example.com"
 RETRY_SENSOR = "support_retry_alert_sensor"
@@ -539,3 +546,214 @@ def test_every_materialization_carries_the_cursor_before_and_after_and_a_run_sum
         r"ticket_comments \S+ -> \S+\.",
         summaries[0],
     ), summaries[0]
+
+
+def cursor_after(done: Tick) -> int:
+    """The storage id a tick's cursor has handled everything up to."""
+    after = AlertCursor.parse(done.cursor).after
+    assert after is not None
+    return after
+
+
+def started_support_run(settings: Settings, instance: dg.DagsterInstance) -> dg.DagsterRun:
+    """A `support_refresh_job` run as the daemon creates it, before its worker reports."""
+    job = build_definitions(settings).resolve_job_def("support_refresh_job")
+    return instance.create_run_for_job(
+        job_def=job, status=dg.DagsterRunStatus.STARTED, tags={"dagster/partition": today()}
+    )
+
+
+def test_a_run_failed_from_outside_its_worker_alerts_and_later_failures_still_do(
+    api_env: SandboxServer,
+    alert_settings: Settings,
+    instance: dg.DagsterInstance,
+    receiver: Receiver,
+) -> None:
+    # The code server and run monitoring fail a dead worker's run with no failure data.
+    killed = started_support_run(alert_settings, instance)
+    instance.report_run_failed(killed)
+    first = tick(alert_settings, FAILURE_SENSOR, instance, None, fast_sink(receiver.url))
+    later = failing_run(alert_settings, api_env, instance=instance)
+    second = tick(alert_settings, FAILURE_SENSOR, instance, first.cursor, fast_sink(receiver.url))
+
+    assert [a["run_id"] for a in receiver.accepted] == [killed.run_id, later]
+    outside, real = receiver.accepted
+    assert outside["cause"] == (
+        "run worker died or was failed by run monitoring: This run has been marked as failed "
+        "from outside the execution context."
+    )
+    assert outside["kind"] == "run_failed" and outside["partition"] == today()
+    assert real["cause"].startswith("HTTP 50")
+    assert first.skip_reason.startswith("1 alert sent to the webhook: ")
+    assert second.skip_reason.startswith("1 alert sent to the webhook: ")
+    assert cursor_after(second) > cursor_after(first)
+
+
+def test_a_run_failed_twice_is_alerted_once_across_ticks(
+    api_env: SandboxServer,
+    alert_settings: Settings,
+    instance: dg.DagsterInstance,
+    receiver: Receiver,
+) -> None:
+    # A dead worker's run, failed by the code server, then again by run monitoring's forced
+    # failure (two RUN_FAILURE events of one run, on different ticks).
+    run = started_support_run(alert_settings, instance)
+    instance.report_run_failed(run)
+    first = tick(alert_settings, FAILURE_SENSOR, instance, None, fast_sink(receiver.url))
+    instance.report_run_failed(run, "This job is being forcibly marked as failed.")
+    second = tick(alert_settings, FAILURE_SENSOR, instance, first.cursor, fast_sink(receiver.url))
+
+    assert [a["run_id"] for a in receiver.accepted] == [run.run_id]
+    assert len(receiver.bodies) == 1
+    assert second.skip_reason == "No new failed support run."
+    assert cursor_after(second) > cursor_after(first)
+
+
+def degraded(settings: Settings) -> Settings:
+    """Thresholds that any retry crosses, and a healthy run does not."""
+    return dataclasses.replace(settings, alert_retry_threshold=0, alert_rate_limit_wait_threshold=0)
+
+
+def rate_limited_run(settings: Settings, sandbox: SandboxServer, **kwargs: Any) -> str:
+    """A successful run that met 429s on every data URL; its run id."""
+    sandbox.set_faults({"name": "rate_limit", "ratio": 1.0, "retry_after": 0})
+    result = materialize(settings, **kwargs)
+    sandbox.set_faults()
+    assert result.success
+    return result.run_id
+
+
+def test_a_degraded_run_after_a_large_backfill_alerts_at_the_next_tick(
+    api_env: SandboxServer,
+    alert_settings: Settings,
+    instance: dg.DagsterInstance,
+    receiver: Receiver,
+) -> None:
+    settings = degraded(alert_settings)
+    start = tick(settings, RETRY_SENSOR, instance, None, fast_sink(receiver.url))
+    # A single-run backfill of 60 days writes 120 materializations (one per partition and
+    # asset), more than the sensor's batch; the degraded run ends after it.
+    last = dt.date.fromisoformat(today()) - dt.timedelta(days=1)
+    first = last - dt.timedelta(days=59)
+    backfill = materialize(settings, instance=instance, partition_range=(str(first), str(last)))
+    assert backfill.success
+    assert len(backfill.get_asset_materialization_events()) == 120
+    run_id = rate_limited_run(settings, api_env, instance=instance)
+
+    after = tick(settings, RETRY_SENSOR, instance, start.cursor, fast_sink(receiver.url))
+    quiet = tick(settings, RETRY_SENSOR, instance, after.cursor, fast_sink(receiver.url))
+
+    assert [a["run_id"] for a in receiver.accepted] == [run_id]
+    assert receiver.accepted[0]["assets"] == ["support_tickets", "ticket_comments"]
+    assert after.skip_reason.startswith("1 alert sent to the webhook: Support API degraded")
+    assert quiet.skip_reason == "No support load above the thresholds."
+
+
+def test_runs_ending_in_different_ways_are_all_read_when_a_batch_is_full(
+    api_env: SandboxServer,
+    alert_settings: Settings,
+    instance: dg.DagsterInstance,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = degraded(alert_settings)
+    monkeypatch.setattr(sensors, "BATCH", 1)
+    start = tick(settings, RETRY_SENSOR, instance, None, fast_sink(receiver.url))
+    # Two successes then a failure: with one event per query and type, the first tick sees
+    # the first success and the failure, and must not move past the second success.
+    runs = [rate_limited_run(settings, api_env, instance=instance) for _ in range(2)]
+    failing_run(settings, api_env, instance=instance)
+
+    ticks = [start]
+    for _ in range(4):
+        ticks.append(
+            tick(settings, RETRY_SENSOR, instance, ticks[-1].cursor, fast_sink(receiver.url))
+        )
+
+    assert [a["run_id"] for a in receiver.accepted] == runs
+    assert ticks[-1].skip_reason == "No support load above the thresholds."
+
+
+def test_a_run_alerted_before_its_end_event_is_not_alerted_again(
+    api_env: SandboxServer,
+    alert_settings: Settings,
+    instance: dg.DagsterInstance,
+    receiver: Receiver,
+) -> None:
+    # The cursor of the earlier sensor, which read materializations: it alerted the run at
+    # its materializations, before the run's end event.
+    settings = degraded(alert_settings)
+    run_id = rate_limited_run(settings, api_env, instance=instance)
+    (last,) = instance.fetch_materializations(dg.AssetKey("ticket_comments"), limit=1).records
+    assert last.run_id == run_id
+    last_load = last.storage_id
+    earlier = AlertCursor(after=last_load, alerted=(run_id,)).dumps()
+
+    done = tick(settings, RETRY_SENSOR, instance, earlier, fast_sink(receiver.url))
+
+    assert receiver.bodies == []
+    assert done.skip_reason == "No support load above the thresholds."
+    assert cursor_after(done) > last_load
+
+
+# An API key a vendor wants in the query string; scanned for everywhere a run leaves text.
+QUERY_SECRET = "qk-5e8d21c7f0"
+
+
+def test_a_query_secret_in_a_failing_url_reaches_no_log_exception_or_alert(
+    api_env: SandboxServer,
+    alert_settings: Settings,
+    instance: dg.DagsterInstance,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    api = alert_settings.api
+    keyed = dataclasses.replace(
+        api,
+        tickets=dataclasses.replace(api.tickets, path=f"/v1/tickets?api_key={QUERY_SECRET}"),
+        comments=dataclasses.replace(
+            api.comments, path=f"/v1/ticket_comments?api_key={QUERY_SECRET}"
+        ),
+    )
+    settings = dataclasses.replace(
+        with_retry(alert_settings, max_retries=0),
+        api=keyed,
+        token_url=f"{api_env.url}/oauth/token",
+    )
+    results = []
+    # The API failing with 5xx, then asking for a longer Retry-After than allowed.
+    for fault in (
+        {"name": "server_errors", "ratio": 1.0},
+        {"name": "rate_limit", "ratio": 1.0, "retry_after": 3600},
+    ):
+        api_env.set_faults(fault)
+        results.append(materialize(with_retry(settings, max_retries=1), instance=instance))
+    api_env.set_faults()
+    # The data URL unreachable (the token URL still answers): requests' own message.
+    port = free_port()
+    monkeypatch.setenv("SUPPORT_API_BASE_URL", f"http://127.0.0.1:{port}")
+    results.append(materialize(settings, instance=instance))
+    assert not any(r.success for r in results)
+
+    done = tick(settings, FAILURE_SENSOR, instance, None, fast_sink(receiver.url))
+
+    causes = [a["cause"] for a in receiver.accepted]
+    assert len(causes) == 3, done.skip_reason
+    assert all("api_key=[redacted]" in cause for cause in causes), causes
+    assert f"HTTPConnectionPool(host='127.0.0.1', port={port})" in causes[2]
+    messages = [failure_message(r) for r in results]
+    events = repr([instance.all_logs(r.run_id) for r in results])
+    output = capfd.readouterr()
+    seen = [
+        *messages,
+        events,
+        output.out + output.err,
+        b"".join(receiver.bodies).decode(),
+        done.skip_reason,
+    ]
+    assert [QUERY_SECRET in text for text in seen] == [False] * len(seen)
+    # Dagster's storage on disk: event logs and compute logs.
+    stored = [p for p in (tmp_path / "dagster_home").rglob("*") if p.is_file()]
+    assert stored and [p for p in stored if QUERY_SECRET.encode() in p.read_bytes()] == []
