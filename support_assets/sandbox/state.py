@@ -9,6 +9,7 @@ import random
 import secrets
 import time
 from dataclasses import dataclass
+from email.utils import formatdate
 from typing import Any
 
 import orjson
@@ -124,6 +125,7 @@ class Sandbox:
         self.stats = Stats()
         self.faults = Faults(config.seed, config.faults)
         self.mutations = 0
+        self._date: tuple[int, bytes] = (-1, b"")
 
     def set_faults(self, specs: tuple[FaultSpec, ...]) -> None:
         """Replace the active faults (validated first, so a bad spec changes nothing)."""
@@ -188,7 +190,7 @@ class Sandbox:
         rng = random.Random(f"{self.config.seed}:{self.mutations}:{resource}:{action}")
         target = self.collections[resource]
         tickets = self.collections["tickets"]
-        stamp = target.now()
+        stamp = self.stamp(target)
         if action == "create":
             ticket_ids = tickets.live_ids() if resource == "comments" else []
             if resource == "comments" and count and not ticket_ids:
@@ -228,6 +230,17 @@ class Sandbox:
         ]
         for ident in orphans:
             comments.purge(ident)
+
+    def stamp(self, target: Collection) -> int:
+        """The stamp of a change made now: the desk's clock when `desk_clock` is set."""
+        return self.faults.stamp() if "desk_clock" in self.faults.active else target.now()
+
+    def http_date(self) -> bytes:
+        """The `Date` header: the desk's clock, as every HTTP server sends it."""
+        second = int(self.faults.clock())
+        if second != self._date[0]:
+            self._date = (second, formatdate(second, usegmt=True).encode())
+        return self._date[1]
 
     def truth(self, resource: str) -> bytes:
         """Every current record as a JSON array in API order, with drift if it is in effect.
