@@ -90,6 +90,7 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
             settings.api, settings.retry, settings.token_refresh_margin
         )
         connection.arrow_pages = settings.arrow_pages
+        connection.window_lag = settings.window_lag
         working_dir = run_working_dir(settings, context.run.run_id)
         pipeline = support_pipeline(settings, working_dir, full_refresh=config.full_refresh)
         with destination_lock_explained(settings):
