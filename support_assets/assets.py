@@ -20,6 +20,8 @@ from support_assets.paginator import format_ts, parse_ts
 from support_assets.partitions import RunPlan, daily_partitions, plan_run
 from support_assets.pipeline import (
     destination_lock_explained,
+    drop_unread_rows,
+    full_refresh_window,
     loader_file_format,
     run_working_dir,
     support_pipeline,
@@ -99,17 +101,21 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
             pipeline.sync_destination()
             cursors_before = stored_cursors(pipeline, settings.api.cursor_field)
             started = time.monotonic()
+            window = full_refresh_window(plan.window) if config.full_refresh else plan.window
             results = list(
                 dlt.run(
                     context=context,
-                    dlt_source=support_source(connection, plan.window),
+                    dlt_source=support_source(connection, window),
                     dlt_pipeline=pipeline,
                     dagster_dlt_translator=SupportTranslator(),
                     schema_contract=_contract(settings),
                     loader_file_format=loader_file_format(settings),
-                    **({"write_disposition": "replace"} if config.full_refresh else {}),
                 )
             )
+            if config.full_refresh:
+                tables = [r.asset_key.path[-1] for r in results if r.asset_key is not None]
+                purged = drop_unread_rows(pipeline, tables)
+                context.log.info(f"Full refresh: {purged} rows the API no longer serves deleted.")
         elapsed = time.monotonic() - started
         load_info: LoadInfo | None = (
             pipeline.last_trace.last_load_info if pipeline.last_trace else None

@@ -1,6 +1,8 @@
 """The dlt pipeline: destination, dataset and a working directory per run."""
 
 import contextlib
+import dataclasses
+import datetime as dt
 import os
 import re
 from collections.abc import Iterator
@@ -13,6 +15,7 @@ from dlt.common.destination import Destination
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from support_assets.settings import Settings
+from support_assets.source import LoadWindow
 
 
 class DestinationBusy(RuntimeError):
@@ -120,3 +123,41 @@ def run_working_dir(settings: Settings, run_id: str) -> Path:
     """`<SUPPORT_DLT_DIR>/runs/<run id>`: a run's own dlt files, never shared."""
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
     return Path(settings.dlt_dir).absolute() / "runs" / safe
+
+
+# Far enough that only the desk's clock bounds the window (see `window_end` in source.py).
+_OPEN_END = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+
+
+def full_refresh_window(window: LoadWindow) -> LoadWindow:
+    """A full refresh's window as dlt must see it: bounded, so the stored cursor is ignored.
+
+    The rows are merged like every other load (one row per id, the newest `updated_at`
+    winning, which dlt's `replace` ignores); the cursor stays, and the next incremental
+    run reads from it as before.
+    """
+    return dataclasses.replace(window, end=_OPEN_END)
+
+
+def drop_unread_rows(pipeline: dlt.Pipeline, tables: list[str]) -> int:
+    """After a full refresh: delete the rows this run's load did not write, in one statement.
+
+    What the merge left untouched is what the desk no longer serves (records it purged).
+    Readers never see an empty table or two rows for one id; between the merge and this
+    delete they see the purged records a moment longer.
+    """
+    trace = pipeline.last_trace
+    info = trace.last_load_info if trace else None
+    load_ids = list(info.loads_ids) if info else []
+    if not load_ids or not tables:
+        return 0
+    deleted = 0
+    with pipeline.sql_client() as client:
+        marks = ", ".join(["%s"] * len(load_ids))
+        for table in tables:
+            name = client.make_qualified_table_name(table)
+            rows = client.execute_sql(
+                f"delete from {name} where _dlt_load_id not in ({marks}) returning 1", *load_ids
+            )
+            deleted += len(rows or [])
+    return deleted

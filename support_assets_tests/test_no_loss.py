@@ -197,6 +197,25 @@ def _rows(settings: Settings, table: str) -> tuple[int, int]:
     return rows, ids
 
 
+def test_full_refresh_under_churn_keeps_one_row_per_id_in_its_newest_version(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    assert materialize(settings).success
+    # A frozen desk clock keeps every move inside the window: records are read twice, an
+    # old version first, and the run sees every record's final version.
+    api_env.set_faults({"name": "live_updates", "per_page": 2}, {"name": "desk_clock", "frozen": 1})
+
+    result = materialize(settings, full_refresh=True)
+
+    assert result.success
+    served = api_env.stats()["records_served"]
+    tickets, comments = api_env.truth("tickets"), api_env.truth("comments")
+    assert served["tickets"] > len(tickets) and served["comments"] > len(comments)
+    assert _rows(settings, "support_tickets") == (len(tickets), len(tickets))
+    assert _rows(settings, "ticket_comments") == (len(comments), len(comments))
+    assert _both_clean(api_env, settings) == {"tickets": CLEAN, "comments": CLEAN}
+
+
 def test_a_record_read_twice_in_one_run_keeps_its_newest_version(
     api_env: SandboxServer, settings: Settings
 ) -> None:
