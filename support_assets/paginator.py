@@ -5,13 +5,14 @@ updated mid-run moves to the end of the order and everything behind it shifts on
 forward, so a plain offset client skips a record per update. `WindowedOffsetPaginator`
 reads so that it can prove it skipped nothing:
 
-- the run reads a bounded time window, `[updated_since, updated_before)`, whose upper bound
-  is the desk's own clock (the `Date` header of the run's first response, the token's)
-  minus `SUPPORT_WINDOW_LAG`. Whatever the desk stamps during the run is stamped at or
-  after that clock, so it lands past the window: records can leave a window while it is
-  read (they went later, where the next run finds them), but none can enter it. Our own
-  clock plays no part: a desk whose clock is behind ours would otherwise stamp records
-  into a window already read, under a cursor that then moves past them;
+- the run reads a bounded time window, `[updated_since, updated_before)`, that ends with
+  the desk's own current second (the `Date` header of the run's first response, the
+  token's) less `SUPPORT_WINDOW_LAG`. Whatever the desk stamps during the run is stamped
+  at or after that second, so it lands past the window or in its last second, which the
+  next run reads again (its cursor is at most that second; `updated_since` is inclusive):
+  records can leave the window's read part, none can enter it. Our own clock plays no
+  part: a desk whose clock is behind ours would otherwise stamp records into seconds
+  already read, under a cursor that then moves past them;
 - a window whose `total` is larger than `window_pages` pages is split into time slices;
 - the API orders by (`updated_at`, `id`), and each page after a slice's first starts a few
   records before the previous page ended. Its first record must be one already read: then
@@ -23,11 +24,11 @@ reads so that it can prove it skipped nothing:
   records in one second while others keep moving) still converges. Only records leaving
   faster than half a page per request make the run fail, with the cursor unchanged.
 
-Why this loses nothing: every record in the window when its slice is closed was either
-there throughout (then the page holding its key was read after the record before it, with
-nothing between them unread), or it left and came back, which needs a new stamp inside the
-window, which the desk's clock rules out. A record that left carries a stamp at or after
-the window's end, at or after this run's cursor, so the next run reads it. Records read
+Why this loses nothing: a record in the window when its slice is closed was either there
+throughout (then the page holding its key was read after the record before it, with
+nothing between them unread), or it got a new stamp during the run, which the desk's clock
+puts in the window's last second at the earliest. A record that left carries a stamp at or
+after that second, at or after this run's cursor, so the next run reads it. Records read
 twice are merged on `id`, the newest `updated_at` winning.
 """
 
