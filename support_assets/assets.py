@@ -20,8 +20,10 @@ from support_assets.partitions import RunPlan, continue_history, daily_partition
 from support_assets.pipeline import (
     definition_working_dir,
     destination_lock_explained,
+    drop_unread_rows,
     duckdb_file_guarded,
     fit_memory_limit,
+    full_refresh_window,
     loader_file_format,
     out_of_memory_explained,
     remove_old_run_dirs,
@@ -127,6 +129,7 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
             settings.api, settings.retry, settings.token_refresh_margin
         )
         connection.arrow_pages = settings.arrow_pages
+        connection.window_lag = settings.window_lag
         working_dir = run_working_dir(settings, context.run.run_id)
         # A retried step starts clean, as a new run would; dlt restores the cursor from
         # the destination, so nothing a failed attempt left here is needed.
@@ -149,17 +152,21 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
             plan = continue_history(settings, plan, cursors_before, selected)
             context.log.info(f"Reading {plan.description}.")
             started = time.monotonic()
+            window = full_refresh_window(plan.window) if full_refresh else plan.window
             results = list(
                 dlt.run(
                     context=context,
-                    dlt_source=support_source(connection, plan.window),
+                    dlt_source=support_source(connection, window),
                     dlt_pipeline=pipeline,
                     dagster_dlt_translator=SupportTranslator(),
                     schema_contract=_contract(settings),
                     loader_file_format=loader_file_format(settings),
-                    **({"write_disposition": "replace"} if full_refresh else {}),
                 )
             )
+            if full_refresh:
+                tables = [r.asset_key.path[-1] for r in results if r.asset_key is not None]
+                purged = drop_unread_rows(pipeline, tables)
+                context.log.info(f"Full refresh: {purged} rows the API no longer serves deleted.")
             # Counted under the same guard: another process can take the file between the
             # load's commit and these reads, and that is a retried step, not a failed run.
             row_counts = {

@@ -3,28 +3,40 @@
 Offset pages over data that changes while a run reads it are not a snapshot: a record
 updated mid-run moves to the end of the order and everything behind it shifts one place
 forward, so a plain offset client skips a record per update. `WindowedOffsetPaginator`
-makes every read checkable instead:
+reads so that it can prove it skipped nothing:
 
-- the run reads a bounded time window, `[updated_since, updated_before)`, with the upper
-  bound fixed when the run starts, so the set of records it must return is well defined;
-- a window whose `total` is larger than `window_pages` pages is split into time slices
-  first, so a re-read never costs more than a bounded number of pages;
-- after a slice's last page, its `total` must not have moved and the distinct ids read must
-  equal it; otherwise the slice is read again (records read twice are merged, the newest
-  `updated_at` winning), up to `max_rereads` times, after which the run fails and the
-  incremental cursor stays where it was.
+- the run reads a bounded time window, `[updated_since, updated_before)`, that ends with
+  the desk's own current second (the `Date` header of the run's first response, the
+  token's) less `SUPPORT_WINDOW_LAG`. Whatever the desk stamps during the run is stamped
+  at or after that second, so it lands past the window or in its last second, which the
+  next run reads again (its cursor is at most that second; `updated_since` is inclusive):
+  records can leave the window's read part, none can enter it. Our own clock plays no
+  part: a desk whose clock is behind ours would otherwise stamp records into seconds
+  already read, under a cursor that then moves past them;
+- a window whose `total` is larger than `window_pages` pages is split into time slices;
+- the API orders by (`updated_at`, `id`), and each page after a slice's first starts a few
+  records before the previous page ended. Its first record must be one already read: then
+  every record now after it is on this page or a later one, so no record slid behind the
+  offset unread. This compares records, not counts, so a record leaving the slice while
+  another enters it cannot hide a skip. When the check fails (records before the offset
+  left), the slice is read on from an earlier offset with a wider overlap; each read
+  page still advances, so a slice that never stops changing (a bulk update of hundreds of
+  records in one second while others keep moving) still converges. Only records leaving
+  faster than half a page per request make the run fail, with the cursor unchanged.
 
-A record updated during the run gets an `updated_at` past the window's upper bound, so it
-leaves the window and the next incremental run, which starts at this run's cursor, loads
-its new version.
+Why this loses nothing: a record in the window when its slice is closed was either there
+throughout (then the page holding its key was read after the record before it, with
+nothing between them unread), or it got a new stamp during the run, which the desk's clock
+puts in the window's last second at the earliest. A record that left carries a stamp at or
+after that second, at or after this run's cursor, so the next run reads it. Records read
+twice are merged on `id`, the newest `updated_at` winning.
 """
 
 import contextlib
 import datetime as dt
 import json
-from collections import Counter
 from collections.abc import Callable
-from operator import methodcaller
+from email.utils import parsedate_to_datetime
 from typing import Any, Self, cast
 from urllib.parse import parse_qsl, urlsplit
 
@@ -360,8 +372,36 @@ def _query_int(request: requests.PreparedRequest, name: str) -> int:
         return 0
 
 
+class ServerClock:
+    """The desk's own clock, as the `Date` header of the first response of a run says.
+
+    A run's window must end where the desk's clock stood, not ours: a record the desk
+    stamps during the run must land past the window, never inside it (see the module
+    docstring). The first response of a run is the token's, fetched before any page.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        # dlt deep-copies its rest_api configuration; one run shares this object.
+        return self
+
+    def __init__(self) -> None:
+        self.date: dt.datetime | None = None
+
+    def observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """Response hook: keep the first `Date` header that parses."""
+        if self.date is not None:
+            return
+        value = response.headers.get("Date")
+        try:
+            parsed = parsedate_to_datetime(value) if value else None
+        except (TypeError, ValueError):
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            self.date = parsed.astimezone(dt.UTC)
+
+
 class WindowedOffsetPaginator(OffsetPaginator):
-    """Offset pages inside checked time slices; see the module docstring."""
+    """Offset pages inside time slices, each page checked against the last; see the module."""
 
     def __init__(
         self,
@@ -396,23 +436,24 @@ class WindowedOffsetPaginator(OffsetPaginator):
         self.window_pages = window_pages
         self.max_rereads = max_rereads
         self.windows: list[tuple[dt.datetime | None, dt.datetime]] = []
-        self.rereads = 0  # slices read again in this run, for the telemetry
-        self._rereads = 0  # times the current slice was read again whole
+        self.rereads = 0  # pages read again after a shift, in this run, for the telemetry
         self.splits = 0
-        self._last_split = 0
         self._reset_window()
 
     # --- dlt's paginator protocol -------------------------------------------------------
 
     def init_request(self, request: requests.Request) -> None:  # type: ignore[override]
-        """Plan the run's window from the incremental start and the run's upper bound."""
+        """Plan the run's window from the incremental start and the desk's clock."""
         params = cast(dict[str, Any], request.params if isinstance(request.params, dict) else {})
         since = params.get(self.since_param)
         before = params.get(self.before_param)
         lower = parse_ts(str(since)) if since else None
-        upper = parse_ts(str(before)) if before else self.upper_bound()
+        # Even a backfill's end, capped at the run's start by our clock, must not pass the
+        # desk's: what the desk stamps from now on must stay out of the window.
+        upper = self.upper_bound()
+        if before:
+            upper = min(upper, parse_ts(str(before)))
         self.windows = [(lower, upper)] if lower is None or lower < upper else []
-        self._rereads = 0
         self._reset_window()
         self._has_next_page = bool(self.windows)
         if not self.windows:
@@ -421,28 +462,34 @@ class WindowedOffsetPaginator(OffsetPaginator):
         self._apply(request)
 
     def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
-        """Advance within the slice, or close it: check it, re-read it, split it, or go on."""
+        """Check the page against the one before it, then step on, step back or close."""
         data = data if data is not None else []
         total = self._total(response)
-        if self.current_value == self.initial_value and self._first_total is None:
+        offset = self.current_value
+        if offset == self.initial_value and self._first_total is None:
             self._first_total = total
             if total is not None and self._must_split(total):
                 data.clear()  # these records belong to the slices read next
                 self._split(min(64, -(-total // (self.window_pages * self.limit))))
                 return
-        if total is not None:
-            self._last_total = total
-        # C loops over the page (PageCheck let only dicts through): at 600,000 records a
-        # Python loop here cost about a second.
-        self._ids.update(map(methodcaller("get", self.primary_key), data))
-        self._seconds.update(map(methodcaller("get", self.cursor_field), data))
-        self.current_value += self.limit
+        if offset > self.initial_value and not self._continues(data):
+            self._step_back(offset, total)
+            return
+        last = self._key(data[-1]) if data else None
+        if last is not None and (self._covered is None or _after(last, self._covered)):
+            self._covered = last
+            self._gaps = 0  # only progress ends a run of gaps: a page read again may not
+        self._last_total = total
         # The page's size as served: records refused for a missing id still took a place.
         exhausted = self.check.last_page_size < self.limit
         if total is not None:
-            exhausted = exhausted or self.current_value >= total
+            exhausted = exhausted or offset + self.limit >= total
         if exhausted:
             self._close_window()
+            return
+        # The next page starts `overlap` records early: its first record must be one this
+        # page already holds, which proves nothing slid past the offset in between.
+        self.current_value = offset + max(1, self.limit - self._overlap)
 
     def update_request(self, request: requests.Request) -> None:  # type: ignore[override]
         """Send the current slice's bounds and offset."""
@@ -467,9 +514,58 @@ class WindowedOffsetPaginator(OffsetPaginator):
         self.current_value = self.initial_value
         self._first_total: int | None = None
         self._last_total: int | None = None
-        self._ids: set[Any] = set()
-        self._seconds: Counter[Any] = Counter()  # records read per cursor value
+        self._covered: tuple[Any, ...] | None = None  # the newest key read without a gap
+        self._overlap = 1
+        self._gaps = 0
         self.check.window_missing = 0
+
+    def _key(self, record: Any) -> tuple[Any, ...] | None:
+        """The API's sort key, (cursor, id); None when it cannot be read (dlt reports that)."""
+        try:
+            return (parse_ts(str(record[self.cursor_field])), record[self.primary_key])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def _continues(self, data: list[Any]) -> bool:
+        """Whether this page starts at or before the newest record read so far.
+
+        The API orders by (cursor, id), so a page whose first record is one already read
+        holds every record that follows it right now: nothing can have slipped between
+        the pages. A first record past it means records before the offset left (or came)
+        and shifted something behind the offset unread. A vendor without a total cannot
+        page back reliably either way, and pages of one record cannot overlap.
+        """
+        if self.total_path is None or self.limit < 2 or self._covered is None:
+            return True
+        if not data:
+            return False  # the window shrank below the offset: what it still holds is earlier
+        first = self._key(data[0])
+        return first is None or not _after(first, self._covered)
+
+    def _step_back(self, offset: int, total: int | None) -> None:
+        """Read again from earlier, with a wider overlap, after records shifted under us."""
+        self.rereads += 1
+        self._gaps += 1
+        lower, upper = self.windows[0]
+        # Each gap doubles the overlap (up to half a page, so each page still advances by
+        # half a page); at the widest, `max_rereads` more gaps without progress give up.
+        widest = max(1, self.limit // 2)
+        if self._gaps > self.max_rereads + widest.bit_length():
+            raise IncompleteWindow(
+                f"{self.check.resource}: the window {_fmt(lower)} .. {_fmt(upper)} changed "
+                f"faster than it could be read ({self._gaps} pages in a row found records "
+                "shifted past the offset, with no progress in between; total "
+                f"{self._first_total} -> {total}). Nothing from this run was loaded and the "
+                "cursor did not move; run again."
+            )
+        self._overlap = min(widest, self._overlap * 2)
+        shrank = max(0, (self._last_total or 0) - (total or 0))
+        self.current_value = max(self.initial_value, offset - self._overlap - shrank)
+        logger.info(
+            f"{self.check.resource}: {_fmt(lower)} .. {_fmt(upper)} shifted while read "
+            f"(total {self._last_total} -> {total}); reading on from offset "
+            f"{self.current_value} with an overlap of {self._overlap}"
+        )
 
     def _total(self, response: requests.Response) -> int | None:
         if self.total_path is None:
@@ -514,74 +610,24 @@ class WindowedOffsetPaginator(OffsetPaginator):
         slices = list(zip(edges, [*edges[1:], upper], strict=True))
         self.windows[:0] = [s for s in slices if s[0] < s[1]]
         self.splits += 1
-        self._rereads = 0
         self._reset_window()
         self._has_next_page = True
 
-    def _split_by_pages(self) -> bool:
-        """Cut the slice where the records just read say a page ends; False if it cannot."""
-        lower, upper = self.windows[0]
-        if lower is None:
-            return False
-        seen: list[tuple[dt.datetime, int]] = []
-        for value, count in self._seconds.items():
-            try:
-                at = parse_ts(str(value)).replace(microsecond=0)
-            except ValueError:
-                continue
-            if lower <= at < upper:
-                seen.append((at, count))
-        edges, filled = [lower], 0
-        for at, count in sorted(seen):
-            if filled + count > self.limit and at > edges[-1]:
-                edges.append(at)
-                filled = 0
-            filled += count
-        if len(edges) == 1:
-            return False
-        self.windows[:1] = list(zip(edges, [*edges[1:], upper], strict=True))
-        self._last_split = len(edges)
-        self.splits += 1
-        self._rereads = 0
-        self._reset_window()
-        return True
-
     def _close_window(self) -> None:
-        first, last = self._first_total, self._last_total
-        # Records refused for a missing id count as read: they are reported, not re-read.
-        read = len(self._ids) + self.check.window_missing
-        if first is None or (first == last and read == last):
-            self.check.missing_ids += self.check.window_missing
-            self.windows.pop(0)
-            self._rereads = 0
-            self._reset_window()
-            if not self.windows:
-                self._has_next_page = False
-                self.check.raise_for_rejects()
-            return
-        lower, upper = self.windows[0]
-        change = f"total {first} -> {last}, {len(self._ids)} distinct ids read"
-        self.rereads += 1
-        if self._split_by_pages():
-            # A slice of one page is read by one request, so it is consistent by
-            # construction; only a single second holding more than a page can still move.
-            logger.info(
-                f"{self.check.resource}: {_fmt(lower)} .. {_fmt(upper)} changed while read "
-                f"({change}); reading it again in {self._last_split} page-sized slices"
-            )
-            return
-        self._rereads += 1
-        if self._rereads > self.max_rereads:
-            raise IncompleteWindow(
-                f"{self.check.resource}: the window {_fmt(lower)} .. {_fmt(upper)} changed "
-                f"under every one of {self.max_rereads + 1} reads ({change}). Nothing from "
-                "this run was loaded and the cursor did not move; run again."
-            )
-        logger.info(
-            f"{self.check.resource}: {_fmt(lower)} .. {_fmt(upper)} changed while read "
-            f"({change}); reading it again"
-        )
+        self.check.missing_ids += self.check.window_missing
+        self.windows.pop(0)
         self._reset_window()
+        if not self.windows:
+            self._has_next_page = False
+            self.check.raise_for_rejects()
+
+
+def _after(key: tuple[Any, ...], other: tuple[Any, ...]) -> bool:
+    """`key > other` in the API's order; ids of mixed types compare as text."""
+    try:
+        return key > other
+    except TypeError:
+        return (key[0], str(key[1])) > (other[0], str(other[1]))
 
 
 def _fmt(value: dt.datetime | None) -> str:

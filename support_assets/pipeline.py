@@ -1,6 +1,8 @@
 """The dlt pipeline: destination, dataset and a working directory per run."""
 
 import contextlib
+import dataclasses
+import datetime as dt
 import os
 import re
 import shutil
@@ -16,6 +18,7 @@ from dlt.common.destination import Destination
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from support_assets.settings import Settings, SettingsError
+from support_assets.source import LoadWindow
 
 
 class DestinationBusy(RuntimeError):
@@ -267,3 +270,41 @@ def _require_writable(setting_value: str, path: Path) -> None:
             f"SUPPORT_DUCKDB_PATH={setting_value!r} cannot be written ({exc.strerror or exc}). "
             "Point SUPPORT_DUCKDB_PATH at a file in a directory this user may write to."
         ) from None
+
+
+# Far enough that only the desk's clock bounds the window (see `window_end` in source.py).
+_OPEN_END = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+
+
+def full_refresh_window(window: LoadWindow) -> LoadWindow:
+    """A full refresh's window as dlt must see it: bounded, so the stored cursor is ignored.
+
+    The rows are merged like every other load (one row per id, the newest `updated_at`
+    winning, which dlt's `replace` ignores); the cursor stays, and the next incremental
+    run reads from it as before.
+    """
+    return dataclasses.replace(window, end=_OPEN_END)
+
+
+def drop_unread_rows(pipeline: dlt.Pipeline, tables: list[str]) -> int:
+    """After a full refresh: delete the rows this run's load did not write, in one statement.
+
+    What the merge left untouched is what the desk no longer serves (records it purged).
+    Readers never see an empty table or two rows for one id; between the merge and this
+    delete they see the purged records a moment longer.
+    """
+    trace = pipeline.last_trace
+    info = trace.last_load_info if trace else None
+    load_ids = list(info.loads_ids) if info else []
+    if not load_ids or not tables:
+        return 0
+    deleted = 0
+    with pipeline.sql_client() as client:
+        marks = ", ".join(["%s"] * len(load_ids))
+        for table in tables:
+            name = client.make_qualified_table_name(table)
+            rows = client.execute_sql(
+                f"delete from {name} where _dlt_load_id not in ({marks}) returning 1", *load_ids
+            )
+            deleted += len(rows or [])
+    return deleted

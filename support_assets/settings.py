@@ -88,6 +88,9 @@ class Settings:
     retry: RetryPolicy = RetryPolicy()
     token_url: str = ""
     token_refresh_margin: float = 60.0
+    # Seconds each run's window ends before the desk's clock: for a desk that stamps records
+    # behind its Date header (a database clock behind its web servers', slow commits).
+    window_lag: int = 0
     destination: str = "duckdb"
     duckdb_path: str = "data/warehouse.duckdb"
     duckdb_memory_limit: str = "64MB"
@@ -183,6 +186,7 @@ class Settings:
             retry=retry,
             token_url=get.text("SUPPORT_API_TOKEN_URL", base.token_url),
             token_refresh_margin=get.seconds("SUPPORT_TOKEN_REFRESH_MARGIN", 60.0),
+            window_lag=get.integer("SUPPORT_WINDOW_LAG", base.window_lag, minimum=0),
             destination=get.text("SUPPORT_DESTINATION", base.destination),
             duckdb_path=get.text("SUPPORT_DUCKDB_PATH", base.duckdb_path),
             duckdb_memory_limit=get.memory("SUPPORT_DUCKDB_MEMORY_LIMIT", base.duckdb_memory_limit),

@@ -17,14 +17,14 @@ from copy import deepcopy
 from typing import Any, cast
 
 import dlt
-from dlt.common import jsonpath
+from dlt.common import jsonpath, logger
 from dlt.extract.resource import DltResource
 from dlt.sources.rest_api import rest_api_resources
 from dlt.sources.rest_api.typing import RESTAPIConfig
 
 from support_assets.arrow import ArrowPages
 from support_assets.http import RetryingSession, Telemetry
-from support_assets.paginator import PageCheck, WindowedOffsetPaginator, format_ts
+from support_assets.paginator import PageCheck, ServerClock, WindowedOffsetPaginator, format_ts
 from support_assets.settings import (
     COMMENTS_RESOURCE,
     DEFAULT_API,
@@ -101,6 +101,31 @@ class Connection:
     max_rereads: int = 3
     arrow_pages: bool = True
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    window_lag: int = 0
+    clock: ServerClock = dataclasses.field(default_factory=ServerClock)
+
+
+def window_end(connection: Connection) -> dt.datetime:
+    """Where a run's window ends: after the desk's current second, less `window_lag`.
+
+    The desk's clock, not ours (see the paginator's module docstring). A change the desk
+    stamps during the run lands past the window or in its last second, and the next run
+    reads that second again (the cursor is at most that second; `updated_since` is
+    inclusive). A desk that stamps records up to `window_lag` seconds behind its `Date`
+    header is covered the same way.
+    """
+    bearer = getattr(connection.auth, "bearer", None)
+    if callable(bearer):
+        bearer()  # the token's response, before any page, carries the desk's clock
+    now = connection.clock.date
+    if now is None:
+        logger.warning(
+            "The Support API sent no Date header: the load window ends by this machine's "
+            "clock, which may differ from the desk's. Raise SUPPORT_WINDOW_LAG by the "
+            "largest difference expected."
+        )
+        now = connection.now()
+    return now.replace(microsecond=0) + dt.timedelta(seconds=1 - connection.window_lag)
 
 
 def seed_config(api: ApiNames = DEFAULT_API, retry: RetryPolicy = DEFAULT_RETRY) -> dict[str, Any]:
@@ -208,12 +233,7 @@ def to_dlt_config(
                 before_param=api.before_param,
                 primary_key=entry.get("primary_key", api.primary_key),
                 cursor_field=cursor,
-                # The end of the run's start second: a record updated in that second, before
-                # or during the run, is inside the window (and moves within it, which the
-                # slice checks see); a later one is left to the next run.
-                upper_bound=lambda: (
-                    connection.now().replace(microsecond=0) + dt.timedelta(seconds=1)
-                ),
+                upper_bound=lambda: window_end(connection),
                 check=check,
                 window_pages=connection.window_pages,
                 max_rereads=connection.max_rereads,
@@ -265,6 +285,9 @@ def support_source(
     if connection is not None:
         # The seed's error_handler is the session's retry policy: dlt has no such key.
         connection.session.policy = retry_policy_of(seed, policy)
+        hooks = connection.session.hooks["response"]
+        if connection.clock.observe not in hooks:
+            hooks.append(connection.clock.observe)
     config = cast(RESTAPIConfig, to_dlt_config(seed, connection, window))
     resources = rest_api_resources(config)
     for resource in resources:

@@ -176,3 +176,9 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def pages_for(records: int, size: int = 100) -> int:
+    """Pages one unchanging window of `records` takes: each page after the first starts one
+    record early (the paginator's overlap check), so it advances by `size - 1`."""
+    return 1 + max(0, -(-(records - size) // (size - 1)))

@@ -40,7 +40,7 @@ def test_secret_canary_and_tokens_appear_nowhere_a_run_leaves_behind(
     )
     assert materialize(settings, instance=instance).success
     api_env.update("tickets", 150)
-    api_env.set_faults({"name": "malformed_page", "offset": 100})
+    api_env.set_faults({"name": "malformed_page", "offset": 99})  # the second page (overlap)
     assert not materialize(settings, instance=instance).success
     api_env.set_faults({"name": "server_errors", "ratio": 1.0})
     no_retries = dataclasses.replace(

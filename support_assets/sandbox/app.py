@@ -59,7 +59,11 @@ class SandboxApp:
             else:
                 status, headers, body = error(404, "not_found", f"no route {path}")
             self.sandbox.stats.request(f"{method} {path}", status)
-        headers = [*headers, (b"content-length", str(len(body)).encode())]
+        headers = [
+            *headers,
+            (b"content-length", str(len(body)).encode()),
+            (b"date", self.sandbox.http_date()),
+        ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -189,7 +193,7 @@ class SandboxApp:
             if passed <= 0:
                 return
             position = lo + sandbox.faults.pick(url, attempt, index, passed)
-            target.revise(target.ids(position, position + 1)[0], target.now())
+            target.revise(target.ids(position, position + 1)[0], sandbox.stamp(target))
             sandbox.stats.fault("live_updates")
 
     def _authorized(self, scope: dict[str, Any]) -> bool:

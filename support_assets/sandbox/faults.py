@@ -38,6 +38,11 @@ _PARAMS: dict[str, dict[str, tuple[float, type, float, float]]] = {
     "slow": {"delay": (0.05, float, 0.0, 60.0), "unauthorized": (0, int, 0, 1)},
     "no_access_token": {},
     "outage": {"requests": (4, int, 0, 10**9)},
+    "desk_clock": {
+        "offset": (0, int, -(10**9), 10**9),
+        "late": (0, int, 0, 10**9),
+        "frozen": (0, int, 0, 1),
+    },
 }
 FAULT_NAMES: tuple[str, ...] = tuple(_PARAMS)
 MAX_BURST = 2  # a client that retries 3 times always gets through
@@ -124,6 +129,7 @@ class Faults:
         self.attempts: dict[str, int] = {}
         self.pages = 0  # data pages served since these faults were set
         self.outage_served = 0
+        self.set_at = time.time()  # where a frozen desk clock stands
         self.keyed = bool({"rate_limit", "server_errors", "live_updates"} & set(self.active))
 
     def describe(self) -> list[dict[str, Any]]:
@@ -186,6 +192,25 @@ class Faults:
         """Tell whether `missing_id` serves this record without its id."""
         params = self.active.get("missing_id")
         return bool(params) and unit(self.seed, "missing_id", collection, ident) < params["ratio"]
+
+    def clock(self) -> float:
+        """The desk's clock: ours, unless `desk_clock` moves or freezes it.
+
+        It stamps changes and fills the `Date` header, as one desk's servers share a clock.
+        """
+        params = self.active.get("desk_clock")
+        if not params:
+            return time.time()
+        return (self.set_at if params["frozen"] else time.time()) + params["offset"]
+
+    def stamp(self) -> int:
+        """The stamp of a change under `desk_clock`: its second, `late` seconds behind.
+
+        No clamp to the newest record here: a desk that stamps late (a database clock behind
+        its web servers', a change committed after it was stamped) puts records where a
+        client may already have read past, which is what this fault is for.
+        """
+        return int(self.clock()) - int(self.active["desk_clock"]["late"])
 
     @property
     def drifting(self) -> bool:

@@ -65,5 +65,7 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8765) -> None:
         # Nothing sits in front of the sandbox, and each skipped header is work per response.
         proxy_headers=False,
         server_header=False,
+        # The app sends `Date` from the desk's clock, which the desk_clock fault moves.
+        date_header=False,
     )
     _AnnouncingServer(uv_config, url).run(sockets=[sock])

@@ -9,6 +9,7 @@ import random
 import secrets
 import time
 from dataclasses import dataclass
+from email.utils import formatdate
 from typing import Any
 
 import orjson
@@ -126,6 +127,7 @@ class Sandbox:
         self.faults = Faults(config.seed, config.faults)
         self.hostile = Hostile()
         self.mutations = 0
+        self._date: tuple[int, bytes] = (-1, b"")
 
     def set_faults(self, specs: tuple[FaultSpec, ...]) -> None:
         """Replace the active faults (validated first, so a bad spec changes nothing)."""
@@ -190,7 +192,7 @@ class Sandbox:
         rng = random.Random(f"{self.config.seed}:{self.mutations}:{resource}:{action}")
         target = self.collections[resource]
         tickets = self.collections["tickets"]
-        stamp = target.now()
+        stamp = self.stamp(target)
         if action == "create":
             ticket_ids = tickets.live_ids() if resource == "comments" else []
             if resource == "comments" and count and not ticket_ids:
@@ -230,6 +232,17 @@ class Sandbox:
         ]
         for ident in orphans:
             comments.purge(ident)
+
+    def stamp(self, target: Collection) -> int:
+        """The stamp of a change made now: the desk's clock when `desk_clock` is set."""
+        return self.faults.stamp() if "desk_clock" in self.faults.active else target.now()
+
+    def http_date(self) -> bytes:
+        """The `Date` header: the desk's clock, as every HTTP server sends it."""
+        second = int(self.faults.clock())
+        if second != self._date[0]:
+            self._date = (second, formatdate(second, usegmt=True).encode())
+        return self._date[1]
 
     def truth(self, resource: str) -> bytes:
         """Every current record as a JSON array in API order, with drift if it is in effect.

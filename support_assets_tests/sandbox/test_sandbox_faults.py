@@ -258,3 +258,36 @@ def test_clear_faults_brings_back_clean_pages(api: Api) -> None:
     assert api.get("tickets").status_code >= 500
     api.sandbox.clear_faults()
     assert api.get("tickets").status_code == 200
+
+
+def test_desk_clock_sets_the_date_header_and_the_stamps_behind_it(api: Api) -> None:
+    # A frozen desk clock an hour behind ours, stamping changes 5 seconds late: the Date
+    # header and the stamps follow the desk's clock, not the machine's.
+    api.sandbox.set_faults({"name": "desk_clock", "offset": -3600, "late": 5, "frozen": 1})
+    dates = {api.get("tickets", limit=1).headers["Date"] for _ in range(3)}
+    [date] = dates
+    desk = parsedate_to_datetime(date)
+    assert desk.timestamp() < time.time() - 3500
+
+    [ident] = api.sandbox.update("tickets", 1)
+
+    [record] = [r for r in api.sandbox.truth("tickets") if r["id"] == ident]
+    stamp = datetime.fromisoformat(record["updated_at"].replace("Z", "+00:00"))
+    assert desk.timestamp() - stamp.timestamp() == 5
+
+
+def test_live_updates_under_a_late_desk_clock_move_records_into_a_past_window(api: Api) -> None:
+    truth = api.sandbox.truth("tickets")
+    newest = datetime.fromisoformat(truth[-1]["updated_at"].replace("Z", "+00:00"))
+    late = int(time.time() - newest.timestamp()) + 10  # stamps land before the newest record
+    api.sandbox.set_faults(
+        {"name": "live_updates", "per_page": 1}, {"name": "desk_clock", "late": late}
+    )
+    before = truth[-1]["updated_at"]
+    window = api.page("tickets", offset=0, limit=1, updated_before=before)["total"]
+
+    api.page("tickets", offset=100, limit=100, updated_before=before)
+
+    # The moved record left its place and came back inside the same window: same total.
+    assert api.page("tickets", offset=0, limit=1, updated_before=before)["total"] == window
+    assert api.sandbox.stats()["faults_injected"] == {"live_updates": 1}
