@@ -136,7 +136,7 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
         shutil.rmtree(working_dir, ignore_errors=True)
         for folder in remove_old_run_dirs(settings, context.run.run_id):
             context.log.info(f"Removed the dlt files of an old run: {folder.name}.")
-        pipeline = support_pipeline(settings, working_dir, full_refresh=full_refresh)
+        pipeline = support_pipeline(settings, working_dir)
         connection.telemetry.on_large_record = fit_memory_limit(pipeline, settings)
         largest = connection.telemetry.describe_largest_record
         with (

@@ -10,7 +10,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import dlt
@@ -64,15 +63,12 @@ def _is_lock_conflict(exc: BaseException | None) -> bool:
     return False
 
 
-def destination_of(settings: Settings, full_refresh: bool = False) -> Destination:
+def destination_of(settings: Settings) -> Destination:
     """DuckDB at `SUPPORT_DUCKDB_PATH` by default; any dlt destination by name otherwise.
 
     Credentials of other destinations come through dlt's own settings
     (`DESTINATION__POSTGRES__CREDENTIALS=postgresql://...` and the like).
     """
-    # A full refresh loads into a staging dataset first and swaps the rows in one
-    # transaction, so readers never see an empty table halfway.
-    strategy: dict[str, Any] = {"replace_strategy": "insert-from-staging"} if full_refresh else {}
     if settings.destination == "duckdb":
         path = Path(settings.duckdb_path)
         if path.stem == settings.dataset:
@@ -92,8 +88,8 @@ def destination_of(settings: Settings, full_refresh: bool = False) -> Destinatio
                 "preserve_insertion_order": False,
             },
         )
-        return dlt.destinations.duckdb(credentials=credentials, **strategy)
-    destination = Destination.from_reference(settings.destination, **strategy)
+        return dlt.destinations.duckdb(credentials=credentials)
+    destination = Destination.from_reference(settings.destination)
     if destination is None:
         raise ValueError(f"SUPPORT_DESTINATION={settings.destination!r} is not a dlt destination")
     return destination
@@ -178,9 +174,7 @@ def loader_file_format(settings: Settings) -> str | None:
     return "parquet" if settings.destination == "duckdb" else None
 
 
-def support_pipeline(
-    settings: Settings, working_dir: str | os.PathLike[str], full_refresh: bool = False
-) -> dlt.Pipeline:
+def support_pipeline(settings: Settings, working_dir: str | os.PathLike[str]) -> dlt.Pipeline:
     """A pipeline whose local files live in `working_dir`, which belongs to one run.
 
     The incremental cursor is not kept there: dlt stores it with the data in the
@@ -190,7 +184,7 @@ def support_pipeline(
     return dlt.pipeline(
         pipeline_name=settings.pipeline_name,
         pipelines_dir=str(working_dir),
-        destination=destination_of(settings, full_refresh),
+        destination=destination_of(settings),
         dataset_name=settings.dataset,
     )
 
