@@ -94,7 +94,8 @@ def test_a_backfill_run_outlasts_an_outage_by_retrying_its_load_after_a_delay(
 def test_runs_are_retried_for_dead_workers_only_and_loads_after_a_delay(
     settings: Settings,
 ) -> None:
-    defs = build_definitions(settings)
+    # The shipped defaults, not the test fixture's (which turns load retries off).
+    defs = build_definitions(Settings(duckdb_path=settings.duckdb_path, dlt_dir=settings.dlt_dir))
     policy = defs.get_assets_def("support_tickets").op.retry_policy
     assert policy == dg.RetryPolicy(max_retries=2, delay=60.0, backoff=dg.Backoff.LINEAR)
     refresh = defs.resolve_job_def("support_refresh_job")

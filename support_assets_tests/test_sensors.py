@@ -217,12 +217,17 @@ def test_a_retried_run_reads_as_a_retry_and_its_last_attempt_as_giving_up(
         "SUPPORT_DUCKDB_PATH": settings.duckdb_path,
         "SUPPORT_DLT_DIR": settings.dlt_dir,
         "SUPPORT_MAX_RETRIES": "0",
+        "SUPPORT_LOAD_RETRIES": "0",
         "SUPPORT_UI_BASE_URL": UI,
     }.items():
         monkeypatch.setenv(name, value)
     job = dg.reconstructable(support_refresh_job)
     api_env.set_faults({"name": "server_errors", "ratio": 1.0})
-    first = dg.execute_job(job, retrying_instance, tags={"dagster/partition": today()})
+    # The jobs retry runs only for dead workers; this run asks for step failures too.
+    on_failure = {"dagster/retry_on_asset_or_op_failure": "true"}
+    first = dg.execute_job(
+        job, retrying_instance, tags={"dagster/partition": today(), **on_failure}
+    )
     retry = dg.execute_job(
         job,
         retrying_instance,
@@ -231,6 +236,7 @@ def test_a_retried_run_reads_as_a_retry_and_its_last_attempt_as_giving_up(
             "dagster/retry_number": "1",
             "dagster/parent_run_id": first.run_id,
             "dagster/root_run_id": first.run_id,
+            **on_failure,
         },
         reexecution_options=dg.ReexecutionOptions.from_failure(first.run_id, retrying_instance),
     )
