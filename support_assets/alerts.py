@@ -30,7 +30,7 @@ import dagster as dg
 import requests
 from pydantic import Field
 
-from support_assets.auth import LOOPBACK_HOSTS, is_loopback_host
+from support_assets.auth import is_loopback_host
 from support_assets.redaction import redact
 
 WEBHOOK_VARIABLE = "SUPPORT_ALERT_WEBHOOK_URL"
@@ -139,7 +139,7 @@ class AlertSink(dg.ConfigurableResource):
         url = self.webhook_url.strip()
         with requests.Session() as session:
             # Loopback (tests, a local relay) never goes through a proxy from the environment.
-            session.trust_env = urlsplit(url).hostname not in LOOPBACK_HOSTS
+            session.trust_env = not is_loopback_host(urlsplit(url).hostname)
             try:
                 response = session.post(
                     url, json=alert.payload(), timeout=self.timeout_s, allow_redirects=False
