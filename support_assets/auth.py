@@ -20,6 +20,7 @@ from dlt.sources.helpers.rest_client.auth import OAuth2ClientCredentials
 
 from support_assets.http import RETRY_EXCEPTIONS, SupportApiError, Telemetry
 
+
 def is_loopback_host(host: str | None) -> bool:
     """Whether a URL's host is this machine: `localhost`, IPv4 127/8 or `::1`, parsed.
 
