@@ -18,7 +18,7 @@ import requests
 from dlt.common.configuration.specs.base_configuration import configspec
 from dlt.sources.helpers.rest_client.auth import OAuth2ClientCredentials
 
-from support_assets.http import RETRY_EXCEPTIONS, SupportApiError, Telemetry
+from support_assets.http import ApiUnreachable, SupportApiError, Telemetry
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -105,10 +105,10 @@ class SupportOAuth2(OAuth2ClientCredentials):
                 auth=(str(self.client_id), str(self.client_secret)),
                 headers={"Accept": "application/json"},
             )
+        except ApiUnreachable as exc:
+            # The session's own message names the data API; this is the token endpoint.
+            raise SupportApiError(_unreachable_token_url(url, exc.error_type)) from None
         except SupportApiError as exc:
-            if isinstance(exc.__cause__, RETRY_EXCEPTIONS):
-                # The session's own message names the data API; this is the token endpoint.
-                raise SupportApiError(_unreachable_token_url(url, exc.__cause__)) from None
             raise SupportApiError(f"could not get a token from {url}: {exc}") from None
         except requests.RequestException as exc:
             raise SupportApiError(
@@ -160,7 +160,7 @@ def _oauth_error(response: requests.Response) -> str:
     return str(error) if error else "no error code"
 
 
-def _unreachable_token_url(url: str, error: BaseException) -> str:
+def _unreachable_token_url(url: str, error_type: str) -> str:
     """Name the token URL (without credentials or query) and the settings it comes from."""
     parts = urlsplit(url)
     netloc = parts.hostname or ""
@@ -170,7 +170,7 @@ def _unreachable_token_url(url: str, error: BaseException) -> str:
         netloc += f":{parts.port}"
     shown = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
     return (
-        f"could not reach the token URL {shown} ({type(error).__name__}, retries spent). "
+        f"could not reach the token URL {shown} ({error_type}, retries spent). "
         "Check SUPPORT_API_TOKEN_URL (when it is unset, the token URL is "
         "SUPPORT_API_BASE_URL + SUPPORT_TOKEN_PATH) and that the network reaches it."
     )

@@ -31,6 +31,18 @@ class SupportApiError(RuntimeError):
     """The Support API did something the run cannot recover from; the message says what."""
 
 
+class ApiUnreachable(SupportApiError):
+    """No response at all after every attempt (connection refused, timeout, reset).
+
+    Raised without its cause, whose text repeats the URL and its query; `error_type`
+    keeps what went wrong for callers that name the right setting (the token URL's).
+    """
+
+    def __init__(self, message: str, error_type: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
 class RetryAfterTooLong(SupportApiError):
     """The server asked to wait longer than the policy allows, so retrying would be early."""
 
@@ -259,10 +271,11 @@ class RetryingSession(requests.Session):
             exc = state.outcome.exception()
             # requests' own message repeats the URL with its query: redacted here, and not
             # chained, or the run log would show it in the cause.
-            raise SupportApiError(
+            raise ApiUnreachable(
                 f"{type(exc).__name__} after {attempts} on {describe(request)}: "
                 f"{redact(str(exc))}. "
-                "Check that the API is reachable (SUPPORT_API_BASE_URL) and run again."
+                "Check that the API is reachable (SUPPORT_API_BASE_URL) and run again.",
+                error_type=type(exc).__name__,
             ) from None
         response = state.outcome.result()
         raise SupportApiError(

@@ -129,6 +129,8 @@ def test_a_killed_run_worker_is_alerted_and_so_is_the_next_failure(
         SUPPORT_ALERT_WEBHOOK_URL=receiver.url,
         SUPPORT_RUN_MAX_RETRIES="0",
         SUPPORT_MAX_RETRIES="0",
+        # A failing load would otherwise wait and try again inside its run for minutes.
+        SUPPORT_LOAD_RETRIES="0",
     )
     instance = dg.DagsterInstance.get()
     log = tmp_path / "daemon.log"
