@@ -68,13 +68,16 @@ def build_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
     ) -> Iterator[dg.AssetCheckResult]:
         """Uniqueness, referential integrity, freshness and reconciliation with the API."""
         selected = {(k.asset_key.path[-1], k.name) for k in context.selected_asset_check_keys}
-        warehouse = Warehouse(settings)
-        api_totals: dict[str, ApiTotals] = {}
-        if any(name == "matches_api_total" for _, name in selected):
-            api_totals = fetch_api_totals(support_api, settings, warehouse)
-        for table, name in sorted(selected):
-            check = CHECKS[name]
-            yield check(warehouse, settings, table, api_totals)
+        # dlt keeps a pipeline's local state on disk even for reads: a place of this
+        # check run's own, gone when it ends (a folder per run would pile up forever).
+        with tempfile.TemporaryDirectory(prefix="support_checks_") as working_dir:
+            warehouse = Warehouse(settings, working_dir)
+            api_totals: dict[str, ApiTotals] = {}
+            if any(name == "matches_api_total" for _, name in selected):
+                api_totals = fetch_api_totals(support_api, settings, warehouse)
+            for table, name in sorted(selected):
+                check = CHECKS[name]
+                yield check(warehouse, settings, table, api_totals)
 
     return [support_checks]
 
@@ -82,9 +85,9 @@ def build_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
 class Warehouse:
     """Read-only questions to the destination, through dlt's SQL client."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, working_dir: str) -> None:
         self.settings = settings
-        self.pipeline = support_pipeline(settings, tempfile.mkdtemp(prefix="support_checks_"))
+        self.pipeline = support_pipeline(settings, working_dir)
 
     def scalar(self, sql: str) -> Any:
         """The single value of a query; None when the table does not exist yet."""

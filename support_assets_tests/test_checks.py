@@ -1,9 +1,12 @@
 """Asset checks: each passes on a good load and fails on the fault it is there to catch."""
 
 import dataclasses
+import tempfile
+from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 
 from support_assets.definitions import build_definitions
 from support_assets.sandbox import SandboxServer
@@ -39,6 +42,19 @@ def test_a_good_load_passes_every_check(api_env: SandboxServer, settings: Settin
     assert {key: r.passed for key, r in results.items() if not r.passed} == {}
     tickets_total = results[("support_tickets", "matches_api_total")].metadata
     assert tickets_total["api_total"].value == tickets_total["warehouse_rows"].value
+
+
+def test_a_check_run_leaves_no_working_folder_behind(
+    api_env: SandboxServer, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    assert materialize(settings).success
+
+    check_results(settings)
+
+    assert sorted(p.name for p in scratch.glob("support_checks_*")) == []
 
 
 def test_checks_run_after_each_materialization(api_env: SandboxServer, settings: Settings) -> None:
