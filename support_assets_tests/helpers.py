@@ -1,15 +1,17 @@
 """Helpers the tests share: running the assets, reading the warehouse, the CLI."""
 
+import contextlib
 import dataclasses
 import datetime as dt
 import importlib
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
@@ -182,3 +184,31 @@ def pages_for(records: int, size: int = 100) -> int:
     """Pages one unchanging window of `records` takes: each page after the first starts one
     record early (the paginator's overlap check), so it advances by `size - 1`."""
     return 1 + max(0, -(-(records - size) // (size - 1)))
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def running_daemon(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `dagster-daemon` on the project's workspace, its output in `log`, then stopped."""
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [venv_bin("dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            stop_processes(process)
+
+
+def launch_refresh(env: dict[str, str]) -> None:
+    """`dagster job launch` of today's refresh, as the UI's launch button would queue it."""
+    command = [venv_bin("dagster"), "job", "launch", "-w", str(ROOT / "workspace.yaml")]
+    command += ["-j", "support_refresh_job", "--tags", json.dumps({"dagster/partition": today()})]
+    result = run_cli(command, env, ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]

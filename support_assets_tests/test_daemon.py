@@ -4,7 +4,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +13,11 @@ import pytest
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
 from support_assets_tests.helpers import (
+    ROOT,
     dagster_env,
+    launch_refresh,
     run_cli,
-    stop_processes,
+    running_daemon,
     today,
     venv_bin,
     wait_for,
@@ -24,7 +25,6 @@ from support_assets_tests.helpers import (
 )
 from support_assets_tests.test_sensors import Receiver
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
@@ -45,18 +45,8 @@ def daemon(
         sandbox, tmp_path, SUPPORT_SCHEDULE_RUNNING="true", SUPPORT_REFRESH_CRON="* * * * *"
     )
     log = tmp_path / "daemon.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [venv_bin("dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield env, log
-        finally:
-            stop_processes(process)
+    with running_daemon(env, log):
+        yield env, log
 
 
 def test_schedule_tick_and_backfill_both_succeed_one_after_the_other(
@@ -135,12 +125,6 @@ def test_a_killed_run_worker_is_alerted_and_so_is_the_next_failure(
     instance = dg.DagsterInstance.get()
     log = tmp_path / "daemon.log"
 
-    def launch() -> None:
-        tags = json.dumps({"dagster/partition": today()})
-        args = ["job", "launch", "-w", str(ROOT / "workspace.yaml"), "-j", "support_refresh_job"]
-        done = run_cli([venv_bin("dagster"), *args, "--tags", tags], env, ROOT)
-        assert done.returncode == 0, done.stderr[-3000:]
-
     def worker_pid() -> int | None:
         for run in instance.get_runs():
             for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
@@ -151,17 +135,10 @@ def test_a_killed_run_worker_is_alerted_and_so_is_the_next_failure(
     def alerts(count: int) -> list[dict]:
         return receiver.accepted if len(receiver.accepted) >= count else []
 
-    with log.open("w") as out:
-        daemon = subprocess.Popen(
-            [venv_bin("dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
+    try:
+        with running_daemon(env, log):
             sandbox.set_faults({"name": "slow", "delay": 5.0})  # the run waits on every page
-            launch()
+            launch_refresh(env)
             pid = wait_for("the run worker to start", worker_pid, 120, log)
             (killed,) = instance.get_runs()
             wait_for(
@@ -173,11 +150,10 @@ def test_a_killed_run_worker_is_alerted_and_so_is_the_next_failure(
             os.kill(pid, signal.SIGKILL)
             wait_for("the killed run's alert", lambda: alerts(1), 150, log)
             sandbox.set_faults({"name": "server_errors", "ratio": 1.0})
-            launch()
+            launch_refresh(env)
             (first, second) = wait_for("the next failure's alert", lambda: alerts(2), 180, log)
-        finally:
-            stop_processes(daemon)
-            receiver.close()
+    finally:
+        receiver.close()
 
     failed = instance.get_run_by_id(killed.run_id)
     assert failed is not None and failed.status == dg.DagsterRunStatus.FAILURE

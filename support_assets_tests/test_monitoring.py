@@ -1,9 +1,7 @@
 """Run monitoring under a real daemon: a run whose worker and code server died is failed."""
 
-import json
 import os
 import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,15 +11,15 @@ import yaml
 
 from support_assets.sandbox import SandboxServer
 from support_assets_tests.helpers import (
+    ROOT,
     dagster_env,
+    launch_refresh,
     run_cli,
-    stop_processes,
-    today,
+    running_daemon,
     venv_bin,
     wait_for,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 MAX_RUNTIME = 20  # SUPPORT_REFRESH_MAX_RUNTIME for this test; the shipped default is 1800
 POLL = 2  # run_monitoring.poll_interval_seconds; the shipped file says 30
@@ -40,25 +38,8 @@ def daemon(
     env = dagster_env(sandbox, tmp_path, SUPPORT_REFRESH_MAX_RUNTIME=str(MAX_RUNTIME))
     assert run_cli([venv_bin("dagster"), "instance", "migrate"], env, ROOT).returncode == 0
     log = tmp_path / "daemon.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [venv_bin("dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield env, log
-        finally:
-            stop_processes(process)
-
-
-def launch_refresh(env: dict[str, str]) -> None:
-    command = [venv_bin("dagster"), "job", "launch", "-w", str(ROOT / "workspace.yaml")]
-    command += ["-j", "support_refresh_job", "--tags", json.dumps({"dagster/partition": today()})]
-    result = run_cli(command, env, ROOT)
-    assert result.returncode == 0, result.stderr[-3000:]
+    with running_daemon(env, log):
+        yield env, log
 
 
 def worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
