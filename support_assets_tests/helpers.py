@@ -212,3 +212,31 @@ def launch_refresh(env: dict[str, str]) -> None:
     command += ["-j", "support_refresh_job", "--tags", json.dumps({"dagster/partition": today()})]
     result = run_cli(command, env, ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+HOLD_LOCK = (
+    "import duckdb, sys\n"
+    "con = duckdb.connect(sys.argv[1])\n"
+    "print('locked', flush=True)\n"
+    "sys.stdin.readline()\n"
+)
+
+
+@contextlib.contextmanager
+def holding_duckdb_lock(path: str) -> Iterator[None]:
+    """Another process holds the DuckDB file's write lock until the block ends."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    locker = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, path],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        assert locker.stdin is not None
+        locker.stdin.write("\n")
+        locker.stdin.close()
+        locker.wait(timeout=30)

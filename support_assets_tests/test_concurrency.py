@@ -4,7 +4,6 @@ import dataclasses
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -21,16 +20,10 @@ from support_assets_tests.helpers import (
     COMMENTS,
     TICKETS,
     failure_message,
+    holding_duckdb_lock,
     materialize,
     today,
     warehouse_rows,
-)
-
-HOLD_LOCK = (
-    "import duckdb, sys\n"
-    "con = duckdb.connect(sys.argv[1])\n"
-    "print('locked', flush=True)\n"
-    "sys.stdin.readline()\n"
 )
 
 
@@ -38,15 +31,7 @@ def test_a_locked_duckdb_file_reads_destination_busy_and_the_step_is_retried(
     api_env: SandboxServer, settings: Settings
 ) -> None:
     settings = dataclasses.replace(settings, lock_retry_wait=0.2, lock_retries=2)
-    Path(settings.duckdb_path).parent.mkdir(parents=True, exist_ok=True)
-    locker = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, settings.duckdb_path],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
+    with holding_duckdb_lock(settings.duckdb_path):
         instance = dg.DagsterInstance.ephemeral()
 
         result = materialize(settings, instance=instance)
@@ -61,11 +46,6 @@ def test_a_locked_duckdb_file_reads_destination_busy_and_the_step_is_retried(
             and e.dagster_event.event_type_value == "STEP_UP_FOR_RETRY"
         ]
         assert len(retries) == 2
-    finally:
-        assert locker.stdin is not None
-        locker.stdin.write("\n")
-        locker.stdin.close()
-        locker.wait(timeout=30)
 
     assert materialize(settings).success
     assert warehouse_rows(settings, "select count(*) from support.support_tickets") == [(TICKETS,)]

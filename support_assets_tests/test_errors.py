@@ -2,8 +2,6 @@
 
 import dataclasses
 import datetime as dt
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -15,11 +13,11 @@ from support_assets_tests.helpers import (
     CLIENT_SECRET,
     failure_message,
     free_port,
+    holding_duckdb_lock,
     materialize,
     table_exists,
     warehouse_rows,
 )
-from support_assets_tests.test_concurrency import HOLD_LOCK
 
 
 def test_an_unreachable_token_url_names_the_token_url_setting(
@@ -107,22 +105,8 @@ def test_when_the_lock_retries_run_out_the_message_says_so(
     api_env: SandboxServer, settings: Settings
 ) -> None:
     settings = dataclasses.replace(settings, lock_retry_wait=0.2, lock_retries=1)
-    Path(settings.duckdb_path).parent.mkdir(parents=True, exist_ok=True)
-    locker = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, settings.duckdb_path],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
-
+    with holding_duckdb_lock(settings.duckdb_path):
         result = materialize(settings, instance=dg.DagsterInstance.ephemeral())
-    finally:
-        assert locker.stdin is not None
-        locker.stdin.write("\n")
-        locker.stdin.close()
-        locker.wait(timeout=30)
 
     assert not result.success
     message = failure_message(result)
