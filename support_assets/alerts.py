@@ -30,8 +30,8 @@ import dagster as dg
 import requests
 from pydantic import Field
 
-from support_assets.auth import is_loopback_host
-from support_assets.redaction import redact
+from support_assets.source.redaction import redact
+from support_assets.source.urls import is_loopback_host, url_problem
 
 WEBHOOK_VARIABLE = "SUPPORT_ALERT_WEBHOOK_URL"
 # Slack cuts a message at 40,000 characters; alerts are one paragraph, so stay far below.
@@ -154,16 +154,7 @@ class AlertSink(dg.ConfigurableResource):
 
 def _url_problem(url: str) -> str:
     """Why the webhook URL cannot be used, without quoting it; empty when it is fine."""
-    parts = urlsplit(url.strip())
-    host = parts.hostname or ""
-    if parts.scheme not in ("http", "https") or not host:
-        return f"{WEBHOOK_VARIABLE} is not an http(s) URL (its value is not shown: a secret)."
-    if parts.scheme == "http" and not is_loopback_host(host):
-        return (
-            f"{WEBHOOK_VARIABLE} uses http:// off loopback: the alert and the URL would cross "
-            "the network in clear text. Use https://."
-        )
-    return ""
+    return url_problem(url, WEBHOOK_VARIABLE, secret=True)
 
 
 # --- Delivery in event order, behind a cursor ------------------------------------------

@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
-from dlt.common import jsonpath
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
-from support_assets.paginator import format_ts, parse_ts
-from support_assets.pipeline import support_pipeline
+from support_assets.pipeline import qualified, query_scalar, support_pipeline
 from support_assets.resources import SupportApiResource
-from support_assets.settings import COMMENTS_RESOURCE, TICKETS_RESOURCE, Settings
+from support_assets.settings import Settings
+from support_assets.source.connection import Connection
+from support_assets.source.contract import COMMENTS_RESOURCE, TICKETS_RESOURCE
+from support_assets.source.paginator import total_at
+from support_assets.source.timestamps import aware, format_ts
 
 TABLES = (TICKETS_RESOURCE, COMMENTS_RESOURCE)
 
@@ -91,17 +92,11 @@ class Warehouse:
 
     def scalar(self, sql: str) -> Any:
         """The single value of a query; None when the table does not exist yet."""
-        try:
-            with self.pipeline.sql_client() as client:
-                rows = client.execute_sql(sql)
-        except DatabaseUndefinedRelation:
-            return None
-        return rows[0][0] if rows else None
+        return query_scalar(self.pipeline, sql)
 
     def table(self, name: str) -> str:
         """The qualified name of a dataset table."""
-        with self.pipeline.sql_client() as client:
-            return client.make_qualified_table_name(name)
+        return qualified(self.pipeline, name)
 
 
 def _id_is_unique(
@@ -238,11 +233,7 @@ CHECKS = {
 def _hours_since(value: Any, now: dt.datetime) -> float | None:
     if value is None:
         return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return max(0.0, (now - value).total_seconds() / 3600)
+    return max(0.0, (now - aware(value)).total_seconds() / 3600)
 
 
 def fetch_api_totals(
@@ -258,12 +249,11 @@ def fetch_api_totals(
     if api.total_path is None:
         reason = "SUPPORT_TOTAL_PATH is empty, so the API sends no total to compare with"
         return {table: ApiTotals(None, reason=reason) for table in TABLES}
-    connection = support_api.connect(api, settings.retry, settings.token_refresh_margin)
+    connection = support_api.connect(settings)
     totals = {}
     for table in TABLES:
-        newest = _as_datetime(
-            warehouse.scalar(f"select max({api.cursor_field}) from {warehouse.table(table)}")
-        )
+        newest = warehouse.scalar(f"select max({api.cursor_field}) from {warehouse.table(table)}")
+        newest = aware(newest) if newest is not None else None
         params = {
             api.since_param: f"{settings.start_date.isoformat()}T00:00:00Z",
             api.offset_param: 0,
@@ -286,7 +276,7 @@ def fetch_api_totals(
 
 
 def _api_total(
-    connection: Any, settings: Settings, table: str, params: dict[str, Any]
+    connection: Connection, settings: Settings, table: str, params: dict[str, Any]
 ) -> int | None:
     """The total of one one-record page, read where the paginator reads it."""
     api = settings.api
@@ -297,17 +287,5 @@ def _api_total(
         headers={"Authorization": connection.auth.bearer()},
     )
     response.raise_for_status()
-    body = response.json()
-    total = body.get(api.total_path) if isinstance(body, dict) else None
-    if total is None and isinstance(body, dict):
-        found = jsonpath.find_values(api.total_path, body)
-        total = found[0] if found else None
+    total = total_at(response.json(), api.total_path)
     return total if isinstance(total, int) and not isinstance(total, bool) else None
-
-
-def _as_datetime(value: Any) -> dt.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return parse_ts(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

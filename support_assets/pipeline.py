@@ -1,23 +1,30 @@
-"""The dlt pipeline: destination, dataset and a working directory per run."""
+"""The dlt pipeline of a run: destination, dataset, working directory, and its guards."""
 
 import contextlib
-import dataclasses
 import datetime as dt
+import logging
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import dlt
 from dlt.common.destination import Destination
+from dlt.common.pipeline import LoadInfo
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
-from support_assets.settings import Settings, SettingsError
-from support_assets.source import LoadWindow
+from support_assets.settings import Settings, SettingsError, memory_bytes
+from support_assets.source.contract import SOURCE_NAME
+from support_assets.source.telemetry import Telemetry
+from support_assets.source.timestamps import aware
+from support_assets.source.workarounds import add_dlt_columns_to_arrow_pages
 
 
 class DestinationBusy(RuntimeError):
@@ -95,19 +102,9 @@ def destination_of(settings: Settings) -> Destination:
     return destination
 
 
-_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
-_UNITS |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
 # DuckDB holds a value several times over while it loads and merges a row (the Parquet
 # page, the string vector, the merge's copy): a 12 MB body needed between 26 and 39 MB.
 RECORD_MEMORY_FACTOR = 4
-
-
-def memory_bytes(size: str) -> int:
-    """`64MB` or `2GiB` (as SUPPORT_DUCKDB_MEMORY_LIMIT is checked) in bytes."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?i?B)", size.strip(), re.IGNORECASE)
-    if match is None:
-        raise ValueError(f"{size!r} is not a memory size such as 128MB or 2GB")
-    return int(float(match[1]) * _UNITS[match[2].lower()])
 
 
 class RecordTooLarge(RuntimeError):
@@ -160,15 +157,6 @@ def out_of_memory_explained(settings: Settings, largest: Callable[[], str]) -> I
         ) from None
 
 
-# Arrow pages skip dlt's row normalizer, which is what adds `_dlt_load_id` and `_dlt_id`;
-# pages that fall back to dicts get them, so the Arrow ones must too, or one table would
-# hold rows with and without them (and `_dlt_load_id` is NOT NULL).
-_ARROW_NORMALIZER = {
-    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
-    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "true",
-}
-
-
 def loader_file_format(settings: Settings) -> str | None:
     """Parquet into DuckDB (a bulk read of the pages' own files); dlt's choice elsewhere."""
     return "parquet" if settings.destination == "duckdb" else None
@@ -180,7 +168,7 @@ def support_pipeline(settings: Settings, working_dir: str | os.PathLike[str]) ->
     The incremental cursor is not kept there: dlt stores it with the data in the
     destination, and each run restores it from there.
     """
-    os.environ.update(_ARROW_NORMALIZER)
+    add_dlt_columns_to_arrow_pages()
     return dlt.pipeline(
         pipeline_name=settings.pipeline_name,
         pipelines_dir=str(working_dir),
@@ -266,20 +254,6 @@ def _require_writable(setting_value: str, path: Path) -> None:
         ) from None
 
 
-# Far enough that only the desk's clock bounds the window (see `window_end` in source.py).
-_OPEN_END = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
-
-
-def full_refresh_window(window: LoadWindow) -> LoadWindow:
-    """A full refresh's window as dlt must see it: bounded, so the stored cursor is ignored.
-
-    The rows are merged like every other load (one row per id, the newest `updated_at`
-    winning, which dlt's `replace` ignores); the cursor stays, and the next incremental
-    run reads from it as before.
-    """
-    return dataclasses.replace(window, end=_OPEN_END)
-
-
 def drop_unread_rows(pipeline: dlt.Pipeline, tables: list[str]) -> int:
     """After a full refresh: delete the rows this run's load did not write, in one statement.
 
@@ -302,3 +276,108 @@ def drop_unread_rows(pipeline: dlt.Pipeline, tables: list[str]) -> int:
             )
             deleted += len(rows or [])
     return deleted
+
+
+def query_scalar(pipeline: dlt.Pipeline, sql: str) -> Any:
+    """The single value of a query; None when its table does not exist (yet)."""
+    try:
+        with pipeline.sql_client() as client:
+            rows = client.execute_sql(sql)
+    except DatabaseUndefinedRelation:  # a first run that loaded nothing has no table yet
+        return None
+    return rows[0][0] if rows else None
+
+
+def qualified(pipeline: dlt.Pipeline, table: str) -> str:
+    """The destination's name for a dataset table."""
+    with pipeline.sql_client() as client:
+        return client.make_qualified_table_name(table)
+
+
+def row_count(pipeline: dlt.Pipeline, table: str) -> int:
+    """Rows in a dataset table; 0 when it does not exist yet."""
+    return int(query_scalar(pipeline, f"select count(*) from {qualified(pipeline, table)}") or 0)
+
+
+def stored_cursors(pipeline: dlt.Pipeline, cursor_field: str) -> dict[str, dt.datetime]:
+    """Each resource's incremental cursor as the pipeline's dlt state holds it, by resource."""
+    resources = pipeline.state.get("sources", {}).get(SOURCE_NAME, {}).get("resources", {})
+    cursors: dict[str, dt.datetime] = {}
+    for name, state in resources.items():
+        value = state.get("incremental", {}).get(cursor_field, {}).get("last_value")
+        if isinstance(value, dt.datetime | str):
+            with contextlib.suppress(ValueError):  # telemetry never fails a load
+                cursors[name] = aware(value)
+    return cursors
+
+
+# Metadata key: the columns a load added, by table.
+SCHEMA_CHANGES = "schema_changes"
+
+
+def schema_changes(pipeline: dlt.Pipeline) -> dict[str, list[str]]:
+    """Columns the last load added, by table: what the UI shows when the API's shape moved."""
+    trace = pipeline.last_trace
+    load_info: LoadInfo | None = trace.last_load_info if trace else None
+    changes: dict[str, list[str]] = {}
+    for package in load_info.load_packages if load_info else []:
+        for table, schema in (package.schema_update or {}).items():
+            if not table.startswith("_dlt"):
+                changes.setdefault(table, []).extend(sorted(schema.get("columns", {})))
+    return changes
+
+
+class SupportLoad:
+    """One run's pipeline, in a working directory of its own, with every guard around it.
+
+    Entering it clears the directory (a retried step starts clean, as a new run would; dlt
+    restores the cursor from the destination), removes old runs' folders, syncs the state
+    from the destination and reads the cursors as they were before the run. Errors are
+    put in words: a file that cannot be written, another process holding DuckDB (the step
+    is retried), DuckDB out of memory. Leaving it after a success deletes the directory,
+    unless `SUPPORT_KEEP_RUN_FILES` is set.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        run_id: str,
+        retry_number: int,
+        telemetry: Telemetry,
+        log: logging.Logger,
+    ) -> None:
+        self.settings = settings
+        self.run_id = run_id
+        self.working_dir = run_working_dir(settings, run_id)
+        self.cursors_before: dict[str, dt.datetime] = {}
+        self._telemetry = telemetry
+        self._log = log
+        self._guards = contextlib.ExitStack()
+        self._retry_number = retry_number
+
+    def __enter__(self) -> "SupportLoad":
+        shutil.rmtree(self.working_dir, ignore_errors=True)
+        self.pipeline = support_pipeline(self.settings, self.working_dir)
+        for folder in remove_old_run_dirs(self.settings, self.run_id):
+            self._log.info(f"Removed the dlt files of an old run: {folder.name}.")
+        self._telemetry.on_large_record = fit_memory_limit(self.pipeline, self.settings)
+        guards = self._guards.__enter__()
+        try:
+            guards.enter_context(duckdb_file_guarded(self.settings))
+            guards.enter_context(destination_lock_explained(self.settings, self._retry_number))
+            guards.enter_context(
+                out_of_memory_explained(self.settings, self._telemetry.describe_largest_record)
+            )
+            # The cursors as the destination holds them before this run (dlt restores them
+            # the same way when the run starts), for the "before" half of the metadata.
+            self.pipeline.sync_destination()
+            self.cursors_before = stored_cursors(self.pipeline, self.settings.api.cursor_field)
+        except BaseException:
+            if not self._guards.__exit__(*sys.exc_info()):
+                raise
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._guards.__exit__(*exc_info)  # the guards translate errors, never swallow them
+        if exc_info[0] is None and not self.settings.keep_run_files:
+            shutil.rmtree(self.working_dir, ignore_errors=True)

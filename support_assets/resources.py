@@ -3,10 +3,9 @@
 import dagster as dg
 from pydantic import Field
 
-from support_assets.auth import SupportOAuth2, require_safe_url
-from support_assets.http import RetryingSession, Telemetry
-from support_assets.settings import DEFAULT_API, DEFAULT_RETRY, ApiNames, RetryPolicy
-from support_assets.source import Connection
+from support_assets.settings import Settings
+from support_assets.source.connection import Connection, connect, token_url_of
+from support_assets.source.contract import MAX_REREADS, WINDOW_PAGES, ApiNames
 
 
 class SupportApiResource(dg.ConfigurableResource):
@@ -20,44 +19,31 @@ class SupportApiResource(dg.ConfigurableResource):
         description="OAuth2 token endpoint; empty means base URL + the token path",
     )
     window_pages: int = Field(
-        default=50,
+        default=WINDOW_PAGES,
         description="Largest time slice read in one go, in pages; bigger slices are split",
     )
     max_rereads: int = Field(
-        default=3, description="How often a slice that changed while read is read again"
+        default=MAX_REREADS,
+        description="How often a slice that changed while read is read on before giving up",
     )
 
     def resolved_token_url(self, api: ApiNames) -> str:
         """The token URL as configured, or derived from the base URL."""
-        return self.token_url or self.base_url.rstrip("/") + api.token_path
+        return token_url_of(self.base_url, self.token_url, api)
 
-    def connect(
-        self,
-        api: ApiNames = DEFAULT_API,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        token_refresh_margin: float = 60.0,
-    ) -> Connection:
-        """Build one run's session, token and telemetry; refuses unsafe URLs before any I/O."""
-        base_url = require_safe_url(self.base_url, "SUPPORT_API_BASE_URL")
-        token_url = require_safe_url(self.resolved_token_url(api), "SUPPORT_API_TOKEN_URL")
-        telemetry = Telemetry()
-        session = RetryingSession(retry, telemetry)
-        auth = SupportOAuth2(
-            access_token_url=token_url,
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-            session=session,
-            refresh_margin=token_refresh_margin,
-        )
-        auth.telemetry = telemetry
-        auth.resolve()
-        session.tokens = auth
-        return Connection(
-            base_url=base_url,
-            auth=auth,
-            session=session,
-            telemetry=telemetry,
-            api=api,
+    def connect(self, settings: Settings | None = None) -> Connection:
+        """One run's session, token and telemetry, built as the plain-dlt source builds them."""
+        settings = settings or Settings()
+        return connect(
+            self.base_url,
+            self.client_id,
+            self.client_secret,
+            token_url=self.token_url,
+            api=settings.api,
+            retry=settings.retry,
+            token_refresh_margin=settings.token_refresh_margin,
             window_pages=self.window_pages,
             max_rereads=self.max_rereads,
+            arrow_pages=settings.arrow_pages,
+            window_lag=settings.window_lag,
         )

@@ -1,8 +1,9 @@
-"""The API's names and the project's defaults, in one place.
+"""Every `SUPPORT_*` setting of the code location: its default and its parser, once.
 
-Every name a vendor may spell differently (paths, data selectors, query parameters, the
-cursor field) lives here with the reference contract's value as default, so pointing the
-code location at a real vendor is a matter of environment variables, not code.
+The desk's names (paths, data selectors, query parameters, the cursor field) and the
+source's tuning defaults come from the source's contract module; this module reads their
+overrides, so pointing the code location at a real vendor is a matter of environment
+variables, not code.
 
 Nothing here reads the environment at import time: `Settings.from_env()` is called when the
 code location loads (inside `@dg.definitions`) or by a test with its own mapping.
@@ -15,10 +16,26 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-# Defaults of the reference Support API contract.
-TICKETS_RESOURCE = "support_tickets"
-COMMENTS_RESOURCE = "ticket_comments"
-RETRY_STATUSES: tuple[int, ...] = (429, 500, 502, 503, 504)
+from support_assets.source.contract import (
+    DEFAULT_API,
+    DEFAULT_RETRY,
+    DEFAULT_START_DATE,
+    TOKEN_REFRESH_MARGIN_S,
+    ApiNames,
+    EndpointNames,
+    RetryPolicy,
+)
+
+_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
+_UNITS |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+
+
+def memory_bytes(size: str) -> int:
+    """`64MB` or `2GiB` (SUPPORT_DUCKDB_MEMORY_LIMIT's form, as DuckDB reads it) in bytes."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)", size.strip(), re.IGNORECASE)
+    if match is None:
+        raise ValueError(f"{size!r} is not a memory size such as 128MB or 2GB")
+    return int(float(match[1]) * _UNITS[match[2].lower()])
 
 
 class SettingsError(ValueError):
@@ -26,68 +43,13 @@ class SettingsError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
-class EndpointNames:
-    """How one collection is spelled by the vendor."""
-
-    path: str
-    data_selector: str
-
-
-@dataclasses.dataclass(frozen=True)
-class ApiNames:
-    """The vendor's names for everything the source sends or reads."""
-
-    tickets: EndpointNames = EndpointNames("/v1/tickets", "tickets")
-    comments: EndpointNames = EndpointNames("/v1/ticket_comments", "comments")
-    offset_param: str = "offset"
-    limit_param: str = "limit"
-    page_size: int = 100
-    # None: the vendor sends no total; pagination then stops at the first short page.
-    total_path: str | None = "total"
-    primary_key: str = "id"
-    cursor_field: str = "updated_at"
-    since_param: str = "updated_since"
-    before_param: str = "updated_before"
-    token_path: str = "/oauth/token"
-
-    def endpoint(self, resource: str) -> EndpointNames:
-        """The vendor names of one of the two resources, by dlt resource name."""
-        return {TICKETS_RESOURCE: self.tickets, COMMENTS_RESOURCE: self.comments}[resource]
-
-
-@dataclasses.dataclass(frozen=True)
-class RetryPolicy:
-    """The seed's retry policy: 3 retries of 429/5xx with exponential backoff, factor 2."""
-
-    statuses: tuple[int, ...] = RETRY_STATUSES
-    max_retries: int = 3
-    backoff_factor: float = 2.0
-    # A Retry-After longer than this fails the run instead of retrying early.
-    max_wait: float = 300.0
-    request_timeout: float = 60.0
-
-    @property
-    def max_attempts(self) -> int:
-        """Attempts per request: the first one plus the retries (dlt counts attempts)."""
-        return self.max_retries + 1
-
-    def backoff(self, retry_number: int) -> float:
-        """Seconds before retry number `retry_number` (1-based) when the server says nothing."""
-        return min(self.max_wait, self.backoff_factor * 2 ** (retry_number - 1))
-
-
-DEFAULT_API = ApiNames()
-DEFAULT_RETRY = RetryPolicy()
-
-
-@dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything the code location reads from `SUPPORT_*` environment variables."""
 
-    api: ApiNames = ApiNames()
-    retry: RetryPolicy = RetryPolicy()
+    api: ApiNames = DEFAULT_API
+    retry: RetryPolicy = DEFAULT_RETRY
     token_url: str = ""
-    token_refresh_margin: float = 60.0
+    token_refresh_margin: float = TOKEN_REFRESH_MARGIN_S
     # Seconds each run's window ends before the desk's clock: for a desk that stamps records
     # behind its Date header (a database clock behind its web servers', slow commits).
     window_lag: int = 0
@@ -105,7 +67,7 @@ class Settings:
     arrow_pages: bool = True
     pipeline_name: str = "support_desk"
     schema_contract: str = "evolve"
-    start_date: dt.date = dt.date(2024, 1, 1)
+    start_date: dt.date = DEFAULT_START_DATE
     refresh_cron: str = "*/15 * * * *"
     # Off by default, so a fresh `dagster dev` does not start calling a real API unasked.
     schedule_running: bool = False
@@ -127,10 +89,10 @@ class Settings:
     alert_webhook: bool = False
     # Where the Dagster UI is, for the run links in alerts.
     ui_base_url: str = "http://127.0.0.1:3000"
-    # The freshness check: the last successful load, and the newest updated_at loaded.
     # When another process holds the DuckDB file: wait this long, this often, then fail.
     lock_retry_wait: float = 30.0
     lock_retries: int = 3
+    # The freshness check: the last successful load, and the newest updated_at loaded.
     max_load_age_hours: float = 2.0
     max_data_age_hours: float = 24.0
 
@@ -185,7 +147,9 @@ class Settings:
             api=api,
             retry=retry,
             token_url=get.text("SUPPORT_API_TOKEN_URL", base.token_url),
-            token_refresh_margin=get.seconds("SUPPORT_TOKEN_REFRESH_MARGIN", 60.0),
+            token_refresh_margin=get.seconds(
+                "SUPPORT_TOKEN_REFRESH_MARGIN", base.token_refresh_margin
+            ),
             window_lag=get.integer("SUPPORT_WINDOW_LAG", base.window_lag, minimum=0),
             destination=get.text("SUPPORT_DESTINATION", base.destination),
             duckdb_path=get.text("SUPPORT_DUCKDB_PATH", base.duckdb_path),
@@ -193,7 +157,7 @@ class Settings:
             dataset=get.text("SUPPORT_DATASET", base.dataset),
             dlt_dir=get.text("SUPPORT_DLT_DIR", base.dlt_dir),
             keep_run_files=get.flag("SUPPORT_KEEP_RUN_FILES", base.keep_run_files),
-            run_files_max_age_hours=get.seconds(
+            run_files_max_age_hours=get.hours(
                 "SUPPORT_RUN_FILES_MAX_AGE_HOURS", base.run_files_max_age_hours
             ),
             arrow_pages=get.flag("SUPPORT_ARROW_PAGES", base.arrow_pages),
@@ -218,8 +182,8 @@ class Settings:
             ui_base_url=get.text("SUPPORT_UI_BASE_URL", base.ui_base_url).rstrip("/"),
             lock_retry_wait=get.seconds("SUPPORT_LOCK_RETRY_WAIT", base.lock_retry_wait),
             lock_retries=get.integer("SUPPORT_LOCK_RETRIES", base.lock_retries, minimum=0),
-            max_load_age_hours=get.seconds("SUPPORT_MAX_LOAD_AGE_HOURS", base.max_load_age_hours),
-            max_data_age_hours=get.seconds("SUPPORT_MAX_DATA_AGE_HOURS", base.max_data_age_hours),
+            max_load_age_hours=get.hours("SUPPORT_MAX_LOAD_AGE_HOURS", base.max_load_age_hours),
+            max_data_age_hours=get.hours("SUPPORT_MAX_DATA_AGE_HOURS", base.max_data_age_hours),
         )
 
 
@@ -267,12 +231,22 @@ class _Reader:
         raw = self._raw(name)
         if raw is None:
             return default
-        if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B|B)", raw.strip(), re.IGNORECASE):
-            raise SettingsError(f"{name}={raw!r} is not a memory size such as 128MB or 2GB")
+        try:
+            memory_bytes(raw)
+        except ValueError:
+            raise SettingsError(
+                f"{name}={raw!r} is not a memory size such as 128MB or 2GB"
+            ) from None
         return raw.strip()
 
     def seconds(self, name: str, default: float) -> float:
         value = self._parse(name, default, float, "a number of seconds")
+        if value < 0:
+            raise SettingsError(f"{name}={value} must not be negative")
+        return value
+
+    def hours(self, name: str, default: float) -> float:
+        value = self._parse(name, default, float, "a number of hours")
         if value < 0:
             raise SettingsError(f"{name}={value} must not be negative")
         return value

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from support_assets.sandbox import SandboxServer
-from support_assets.settings import RetryPolicy, Settings
+from support_assets.settings import Settings
+from support_assets.source.contract import RetryPolicy
 from support_assets_tests.helpers import (
     CLIENT_ID,
     CLIENT_SECRET,

@@ -6,9 +6,9 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
-from support_assets.arrow import ArrowPages
-from support_assets.http import Telemetry
-from support_assets.source import CONTRACT_COLUMNS
+from support_assets.source.arrow import ArrowPages
+from support_assets.source.contract import CONTRACT_COLUMNS
+from support_assets.source.telemetry import Telemetry
 
 
 class Page(list[dict[str, Any]]):

@@ -3,7 +3,7 @@
 import pytest
 
 from support_assets.alerts import _url_problem
-from support_assets.auth import is_loopback_host, require_safe_url
+from support_assets.source.urls import is_loopback_host, require_safe_url
 
 LOOPBACK = [
     ("http://localhost:8080/oauth/token", "localhost"),

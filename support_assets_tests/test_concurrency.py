@@ -13,7 +13,7 @@ from support_assets.definitions import build_definitions
 from support_assets.resources import SupportApiResource
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
-from support_assets.source import Connection
+from support_assets.source.connection import Connection
 from support_assets_tests.helpers import (
     CLIENT_ID,
     CLIENT_SECRET,

@@ -8,10 +8,13 @@ from typing import Any
 import pytest
 import requests
 
-from support_assets.http import RetryAfterTooLong, RetryingSession, SupportApiError, Telemetry
 from support_assets.resources import SupportApiResource
 from support_assets.sandbox import SandboxServer
-from support_assets.settings import RetryPolicy, Settings
+from support_assets.settings import Settings
+from support_assets.source.contract import RetryPolicy
+from support_assets.source.errors import RetryAfterTooLong, SupportApiError
+from support_assets.source.session import RetryingSession
+from support_assets.source.telemetry import Telemetry
 from support_assets_tests.helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -40,7 +43,7 @@ class SleepLog:
 def session_for(sandbox: SandboxServer, policy: RetryPolicy = FAST) -> tuple[Any, SleepLog]:
     connection = SupportApiResource(
         base_url=sandbox.url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
-    ).connect(retry=policy)
+    ).connect(Settings(retry=policy))
     sleeps = SleepLog()
     connection.session._sleep = sleeps
     return connection, sleeps
@@ -323,7 +326,7 @@ def test_a_token_is_renewed_a_margin_before_it_expires(api_env: SandboxServer) -
     api_env.reset(token_ttl=4)
     connection = SupportApiResource(
         base_url=api_env.url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
-    ).connect(retry=FAST, token_refresh_margin=60)
+    ).connect(Settings(retry=FAST, token_refresh_margin=60))
     first = connection.auth.bearer()
 
     # A 4 s token renews with half its life left (the margin, at most half the lifetime).

@@ -11,15 +11,13 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from support_assets.http import Telemetry
-from support_assets.paginator import (
-    IncompleteWindow,
-    PageCheck,
-    WindowedOffsetPaginator,
-    format_ts,
-)
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
+from support_assets.source.errors import IncompleteWindow
+from support_assets.source.page_check import PageCheck
+from support_assets.source.paginator import WindowedOffsetPaginator
+from support_assets.source.telemetry import Telemetry
+from support_assets.source.timestamps import format_ts
 from support_assets_tests.helpers import materialize, warehouse_rows
 from support_assets_tests.test_incremental import CLEAN, compare
 

@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from support_assets.redaction import redact
+from support_assets.source.redaction import redact
 from support_assets_tests.helpers import free_port
 
 

@@ -4,12 +4,14 @@ import dataclasses
 
 from dlt.sources.rest_api import rest_api_resources
 
-from support_assets.auth import SupportOAuth2
-from support_assets.paginator import WindowedOffsetPaginator
 from support_assets.resources import SupportApiResource
 from support_assets.sandbox import SandboxServer
-from support_assets.settings import RETRY_STATUSES, ApiNames, RetryPolicy, Settings
-from support_assets.source import retry_policy_of, seed_config, support_source, to_dlt_config
+from support_assets.settings import Settings
+from support_assets.source import support_source
+from support_assets.source.auth import SupportOAuth2
+from support_assets.source.config import retry_policy_of, seed_config, to_dlt_config
+from support_assets.source.contract import RETRY_STATUSES, ApiNames, RetryPolicy
+from support_assets.source.paginator import WindowedOffsetPaginator
 from support_assets_tests.helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -78,7 +80,7 @@ def test_seed_error_handler_becomes_the_session_retry_policy() -> None:
     connection = SupportApiResource(
         base_url="http://127.0.0.1:9", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
     ).connect()
-    support_source(connection, None, seed)
+    support_source(connection=connection, seed=seed)
     assert connection.session.policy == policy
     assert policy.max_attempts == 6
     assert retry_policy_of(seed_config(), RetryPolicy()).statuses == RETRY_STATUSES

@@ -14,7 +14,6 @@ text in a column hinted `json`.
 """
 
 import datetime as dt
-import logging
 from typing import Any
 
 import dlt
@@ -24,8 +23,10 @@ from dlt.common.schema.detections import is_iso_timestamp
 from dlt.extract.items_transform import ItemTransform
 from dlt.extract.resource import DltResource
 
-from support_assets.http import SupportApiError, Telemetry, describe
-from support_assets.paginator import parse_ts
+from support_assets.source.errors import UnloadableValue
+from support_assets.source.session import describe
+from support_assets.source.telemetry import Telemetry
+from support_assets.source.timestamps import parse_ts
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 # dlt column types with one obvious Arrow type; any other known type sends the page on as
@@ -44,27 +45,8 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
 BATCH_ROWS = 5_000
 
 
-class _JsonAsTextNotice(logging.Filter):
-    """Drop dlt's per-batch warning that a column hinted `json` arrived as Arrow text.
-
-    That is this module's design (JSON text into a JSON column, which every destination
-    parses on load), not drift; left alone, the warning would repeat once per batch. dlt
-    still logs which hints differed at INFO.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "when merging arrow schema with dlt schema" not in record.getMessage()
-
-
-logging.getLogger("dlt").addFilter(_JsonAsTextNotice())
-
-
 class ColumnMismatch(ValueError):
     """A batch's values do not fit a column's type; the batch goes on as dicts."""
-
-
-class UnloadableValue(SupportApiError):
-    """A record's value no column can take: the message names the record and its page."""
 
 
 # dlt's name for the variant column that holds a field's values of another type.

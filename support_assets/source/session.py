@@ -8,11 +8,9 @@ the same library dlt uses (tenacity) and handed to dlt's REST client as its sess
 import email.utils
 import math
 import re
-import threading
 import time
-from collections import Counter, deque
 from collections.abc import Callable
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -21,30 +19,13 @@ from requests.adapters import HTTPAdapter
 from requests.exceptions import ChunkedEncodingError, ConnectionError, Timeout
 from requests.hooks import dispatch_hook
 
-from support_assets.redaction import configured_secrets, redact, redact_text
-from support_assets.settings import RetryPolicy
+from support_assets.source.contract import RetryPolicy
+from support_assets.source.errors import ApiUnreachable, RetryAfterTooLong, SupportApiError
+from support_assets.source.redaction import configured_secrets, redact, redact_text
+from support_assets.source.telemetry import Telemetry
+from support_assets.source.workarounds import SharedInRun
 
 RETRY_EXCEPTIONS = (ConnectionError, Timeout, ChunkedEncodingError)
-
-
-class SupportApiError(RuntimeError):
-    """The Support API did something the run cannot recover from; the message says what."""
-
-
-class ApiUnreachable(SupportApiError):
-    """No response at all after every attempt (connection refused, timeout, reset).
-
-    Raised without its cause, whose text repeats the URL and its query; `error_type`
-    keeps what went wrong for callers that name the right setting (the token URL's).
-    """
-
-    def __init__(self, message: str, error_type: str) -> None:
-        super().__init__(message)
-        self.error_type = error_type
-
-
-class RetryAfterTooLong(SupportApiError):
-    """The server asked to wait longer than the policy allows, so retrying would be early."""
 
 
 class TokenRefresher(Protocol):
@@ -59,112 +40,6 @@ class TokenRefresher(Protocol):
     def invalidate(self, rejected: str) -> None:
         """Forget the token the server just rejected (unless another thread replaced it)."""
         ...
-
-
-class Telemetry:
-    """What the HTTP layer did during one run: the numbers on-call engineers plot.
-
-    Thread-safe because dlt may extract both resources at once.
-    """
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
-        # dlt deep-copies its rest_api configuration; one run shares this object.
-        return self
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests = 0
-        self.responses_by_status: Counter[int] = Counter()
-        self.retries_by_status: Counter[str] = Counter()
-        self.rate_limited = 0
-        self.retry_after_wait_s = 0.0
-        self.backoff_wait_s = 0.0
-        self.token_grants = 0
-        self.token_recoveries = 0
-        # The latest retries as (cause, Retry-After header or None, seconds waited).
-        self.recent_retries: deque[tuple[str, str | None, float]] = deque(maxlen=50)
-        self.pages: Counter[str] = Counter()
-        self.records: Counter[str] = Counter()
-        # Pages that did not fit the table's column types went through dlt's slower row
-        # path (see `arrow.py`): a steady non-zero count means the API's types moved.
-        self.row_path_pages: Counter[str] = Counter()
-        # Vendor fields kept under another name (`_dlt_id` -> `vendor_dlt_id`), by resource.
-        self.renamed_fields: dict[str, dict[str, str]] = {}
-        # The largest record of a large page (bytes, resource, id), and who wants to know:
-        # the load raises DuckDB's memory cap to fit it.
-        self.largest_record: tuple[int, str, Any] = (0, "", None)
-        self.on_large_record: Callable[[int], None] | None = None
-
-    def count_response(self, status: int) -> None:
-        """A response arrived, whatever its status."""
-        with self._lock:
-            self.requests += 1
-            self.responses_by_status[status] += 1
-            if status == 429:
-                self.rate_limited += 1
-
-    def note_renamed(self, resource: str, field: str, kept_as: str) -> None:
-        """A vendor field collided with a loader column and is kept under another name."""
-        with self._lock:
-            self.renamed_fields.setdefault(resource, {})[field] = kept_as
-
-    def note_record_size(self, resource: str, ident: Any, size: int) -> None:
-        """A record of `size` bytes arrived; the largest one is kept and announced."""
-        with self._lock:
-            if size <= self.largest_record[0]:
-                return
-            self.largest_record = (size, resource, ident)
-            hook = self.on_large_record
-        if hook is not None:
-            hook(size)
-
-    def describe_largest_record(self) -> str:
-        """`ticket_comments id 17, 12.0 MB`, or that no record was large, for error messages."""
-        size, resource, ident = self.largest_record
-        if not size:
-            return "no record above 1 MB"
-        return f"{resource} id {ident!r}, {size / 1e6:.1f} MB"
-
-    def count_row_path_pages(self, resource: str, pages: int) -> None:
-        """Pages went to dlt as dicts because they did not fit the columns' types."""
-        with self._lock:
-            self.row_path_pages[resource] += pages
-
-    def count_error(self) -> None:
-        """An attempt ended without a response (connection error, timeout)."""
-        with self._lock:
-            self.requests += 1
-
-    def count_retry(self, cause: str, waited: float, retry_after: str | None) -> None:
-        """A retry is about to wait `waited` seconds."""
-        with self._lock:
-            self.retries_by_status[cause] += 1
-            self.recent_retries.append((cause, retry_after, waited))
-            if retry_after is not None:
-                self.retry_after_wait_s += waited
-            else:
-                self.backoff_wait_s += waited
-
-    def count_token_grant(self) -> None:
-        """The token endpoint issued a token."""
-        with self._lock:
-            self.token_grants += 1
-
-    def count_token_recovery(self) -> None:
-        """A request met a rejected token and was repeated with a new one."""
-        with self._lock:
-            self.token_recoveries += 1
-
-    def count_page(self, resource: str, records: int) -> None:
-        """A data page passed the page checks."""
-        with self._lock:
-            self.pages[resource] += 1
-            self.records[resource] += records
-
-    @property
-    def retries(self) -> int:
-        """All retries, whatever their cause."""
-        return sum(self.retries_by_status.values())
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -189,16 +64,12 @@ def describe(request: requests.PreparedRequest) -> str:
     return redact_text(f"{request.method} {url.path}{query}", secrets)
 
 
-class RetryingSession(requests.Session):
+class RetryingSession(SharedInRun, requests.Session):
     """A `requests.Session` that applies the retry policy and recovers from revoked tokens.
 
     Retrying happens around each attempt's `send`, below dlt's REST client, so a retried
     page is invisible to pagination: dlt sees one response per page.
     """
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
-        # dlt deep-copies its rest_api configuration; one run shares this object.
-        return self
 
     def __init__(
         self,

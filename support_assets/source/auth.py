@@ -8,7 +8,6 @@ message that names the token URL and never the secret.
 """
 
 import copy
-import ipaddress
 import threading
 import time
 from typing import Any, Self
@@ -18,42 +17,9 @@ import requests
 from dlt.common.configuration.specs.base_configuration import configspec
 from dlt.sources.helpers.rest_client.auth import OAuth2ClientCredentials
 
-from support_assets.http import ApiUnreachable, SupportApiError, Telemetry
-
-
-def is_loopback_host(host: str | None) -> bool:
-    """Whether a URL's host is this machine: `localhost`, IPv4 127/8 or `::1`, parsed.
-
-    A prefix test would pass `127.attacker.example`, a name anyone can register, and
-    plain http to it would carry the credentials across the network.
-    """
-    if not host:
-        return False
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class CredentialsRejected(SupportApiError):
-    """The token endpoint refused the client id or secret."""
-
-
-def require_safe_url(url: str, setting: str) -> str:
-    """Refuse plain-HTTP URLs off loopback before any credential is sent."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{setting}={url!r} is not an http(s) URL")
-    host = parts.hostname
-    if parts.scheme != "https" and not is_loopback_host(host):
-        raise ValueError(
-            f"{setting}={url!r} uses http:// off loopback: credentials and tokens would cross "
-            "the network in clear text. Use https://."
-        )
-    return url.rstrip("/")
+from support_assets.source.contract import TOKEN_REFRESH_MARGIN_S
+from support_assets.source.errors import ApiUnreachable, CredentialsRejected, SupportApiError
+from support_assets.source.telemetry import Telemetry
 
 
 @configspec
@@ -65,7 +31,7 @@ class SupportOAuth2(OAuth2ClientCredentials):
         # validating it: give it a shallow copy, so the live object keeps its credentials.
         return copy.copy(self)
 
-    refresh_margin: float = 60.0
+    refresh_margin: float = TOKEN_REFRESH_MARGIN_S
 
     def __post_init__(self) -> None:
         super().__post_init__()

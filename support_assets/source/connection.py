@@ -1,0 +1,95 @@
+"""One run's connection to the desk: its session, token, telemetry and clock.
+
+Built in one place for both ways the source runs: the Dagster resource passes what its
+`EnvVar`s resolved to, a plain dlt pipeline what dlt's config and secrets hold.
+"""
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from support_assets.source.auth import SupportOAuth2
+from support_assets.source.contract import (
+    DEFAULT_API,
+    DEFAULT_RETRY,
+    MAX_REREADS,
+    TOKEN_REFRESH_MARGIN_S,
+    WINDOW_PAGES,
+    ApiNames,
+    RetryPolicy,
+)
+from support_assets.source.session import RetryingSession
+from support_assets.source.telemetry import Telemetry
+from support_assets.source.urls import require_safe_url
+from support_assets.source.window import ServerClock, window_end
+
+
+@dataclasses.dataclass
+class Connection:
+    """Everything a run needs to talk to the API."""
+
+    base_url: str
+    auth: Any
+    session: RetryingSession
+    telemetry: Telemetry
+    api: ApiNames
+    window_pages: int = WINDOW_PAGES
+    max_rereads: int = MAX_REREADS
+    arrow_pages: bool = True
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    window_lag: int = 0
+    clock: ServerClock = dataclasses.field(default_factory=ServerClock)
+
+    def window_end(self) -> dt.datetime:
+        """Where this run's window ends, by the desk's clock (see `window.window_end`)."""
+        bearer = getattr(self.auth, "bearer", None)
+        if callable(bearer):
+            bearer()  # the token's response, before any page, carries the desk's clock
+        return window_end(self.clock, self.window_lag, self.now)
+
+
+def token_url_of(base_url: str, token_url: str, api: ApiNames = DEFAULT_API) -> str:
+    """The token URL as configured, or the base URL + the contract's token path."""
+    return token_url or base_url.rstrip("/") + api.token_path
+
+
+def connect(
+    base_url: str,
+    client_id: str,
+    client_secret: str,
+    token_url: str = "",
+    api: ApiNames = DEFAULT_API,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    token_refresh_margin: float = TOKEN_REFRESH_MARGIN_S,
+    window_pages: int = WINDOW_PAGES,
+    max_rereads: int = MAX_REREADS,
+    arrow_pages: bool = True,
+    window_lag: int = 0,
+) -> Connection:
+    """Build one run's session, token and telemetry; refuses unsafe URLs before any I/O."""
+    base_url = require_safe_url(base_url, "SUPPORT_API_BASE_URL")
+    token_url = require_safe_url(token_url_of(base_url, token_url, api), "SUPPORT_API_TOKEN_URL")
+    telemetry = Telemetry()
+    session = RetryingSession(retry, telemetry)
+    auth = SupportOAuth2(
+        access_token_url=token_url,
+        client_id=client_id,
+        client_secret=client_secret,
+        session=session,
+        refresh_margin=token_refresh_margin,
+    )
+    auth.telemetry = telemetry
+    auth.resolve()
+    session.tokens = auth
+    return Connection(
+        base_url=base_url,
+        auth=auth,
+        session=session,
+        telemetry=telemetry,
+        api=api,
+        window_pages=window_pages,
+        max_rereads=max_rereads,
+        arrow_pages=arrow_pages,
+        window_lag=window_lag,
+    )
