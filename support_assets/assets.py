@@ -10,16 +10,14 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from pydantic import Field
 
 from support_assets.partitions import continue_history, daily_partitions, plan_for
-from support_assets.pipeline import (
+from support_assets.pipeline import definition_working_dir, loader_file_format, support_pipeline
+from support_assets.pipeline.load import SupportLoad
+from support_assets.pipeline.warehouse import (
     SCHEMA_CHANGES,
-    SupportLoad,
-    definition_working_dir,
     drop_unread_rows,
-    loader_file_format,
     row_count,
     schema_changes,
     stored_cursors,
-    support_pipeline,
 )
 from support_assets.resources import SupportApiResource
 from support_assets.settings import Settings

@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from support_assets.pipeline import qualified, query_scalar, support_pipeline
+from support_assets.pipeline.warehouse import Warehouse
 from support_assets.resources import SupportApiResource
 from support_assets.settings import Settings
 from support_assets.source.connection import Connection
@@ -81,22 +81,6 @@ def build_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
                 yield check(warehouse, settings, table, api_totals)
 
     return [support_checks]
-
-
-class Warehouse:
-    """Read-only questions to the destination, through dlt's SQL client."""
-
-    def __init__(self, settings: Settings, working_dir: str) -> None:
-        self.settings = settings
-        self.pipeline = support_pipeline(settings, working_dir)
-
-    def scalar(self, sql: str) -> Any:
-        """The single value of a query; None when the table does not exist yet."""
-        return query_scalar(self.pipeline, sql)
-
-    def table(self, name: str) -> str:
-        """The qualified name of a dataset table."""
-        return qualified(self.pipeline, name)
 
 
 def _id_is_unique(

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from support_assets import pipeline as pipeline_module
-from support_assets.assets import stored_cursors
 from support_assets.pipeline import support_pipeline
+from support_assets.pipeline.warehouse import stored_cursors
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
 from support_assets_tests.helpers import failure_message, materialize, warehouse_rows

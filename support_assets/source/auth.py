@@ -7,10 +7,9 @@ token revoked or cut short by the server mid-run, or a token response without
 message that names the token URL and never the secret.
 """
 
-import copy
 import threading
 import time
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -20,16 +19,12 @@ from dlt.sources.helpers.rest_client.auth import OAuth2ClientCredentials
 from support_assets.source.contract import TOKEN_REFRESH_MARGIN_S
 from support_assets.source.errors import ApiUnreachable, CredentialsRejected, SupportApiError
 from support_assets.source.telemetry import Telemetry
+from support_assets.source.workarounds import CopiedShallow
 
 
 @configspec
-class SupportOAuth2(OAuth2ClientCredentials):
+class SupportOAuth2(CopiedShallow, OAuth2ClientCredentials):
     """Client-credentials token shared by every request of a run, renewed before it ends."""
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
-        # dlt deep-copies the rest_api configuration to mask secrets in the copy before
-        # validating it: give it a shallow copy, so the live object keeps its credentials.
-        return copy.copy(self)
 
     refresh_margin: float = TOKEN_REFRESH_MARGIN_S
 

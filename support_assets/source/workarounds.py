@@ -6,6 +6,7 @@ shapes: the assets are a `multi_asset` over `build_dlt_asset_specs`, because dag
 `@dlt_assets` takes no `retry_policy`; see `build_support_assets`.)
 """
 
+import copy
 import logging
 import os
 from typing import Any, Self
@@ -22,6 +23,18 @@ class SharedInRun:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Self:
         return self
+
+
+class CopiedShallow:
+    """Credentials objects survive dlt's deep copy as a shallow copy of themselves.
+
+    The same deep copy (see `SharedInRun`) masks the secrets of an auth object in its
+    copy before validating it: a shallow copy leaves the live object, which the run's
+    requests use, with its credentials and its token.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        return copy.copy(self)
 
 
 class _JsonAsTextNotice(logging.Filter):

@@ -1,0 +1,103 @@
+"""Questions to the warehouse through dlt's SQL client: counts, cursors, what a load changed."""
+
+import contextlib
+import datetime as dt
+from typing import Any
+
+import dlt
+from dlt.common.pipeline import LoadInfo
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
+
+from support_assets.pipeline import support_pipeline
+from support_assets.settings import Settings
+from support_assets.source.contract import SOURCE_NAME
+from support_assets.source.timestamps import aware
+
+
+def drop_unread_rows(pipeline: dlt.Pipeline, tables: list[str]) -> int:
+    """After a full refresh: delete the rows this run's load did not write, in one statement.
+
+    What the merge left untouched is what the desk no longer serves (records it purged).
+    Readers never see an empty table or two rows for one id; between the merge and this
+    delete they see the purged records a moment longer.
+    """
+    trace = pipeline.last_trace
+    info = trace.last_load_info if trace else None
+    load_ids = list(info.loads_ids) if info else []
+    if not load_ids or not tables:
+        return 0
+    deleted = 0
+    with pipeline.sql_client() as client:
+        marks = ", ".join(["%s"] * len(load_ids))
+        for table in tables:
+            name = client.make_qualified_table_name(table)
+            rows = client.execute_sql(
+                f"delete from {name} where _dlt_load_id not in ({marks}) returning 1", *load_ids
+            )
+            deleted += len(rows or [])
+    return deleted
+
+
+def query_scalar(pipeline: dlt.Pipeline, sql: str) -> Any:
+    """The single value of a query; None when its table does not exist (yet)."""
+    try:
+        with pipeline.sql_client() as client:
+            rows = client.execute_sql(sql)
+    except DatabaseUndefinedRelation:  # a first run that loaded nothing has no table yet
+        return None
+    return rows[0][0] if rows else None
+
+
+def qualified(pipeline: dlt.Pipeline, table: str) -> str:
+    """The destination's name for a dataset table."""
+    with pipeline.sql_client() as client:
+        return client.make_qualified_table_name(table)
+
+
+def row_count(pipeline: dlt.Pipeline, table: str) -> int:
+    """Rows in a dataset table; 0 when it does not exist yet."""
+    return int(query_scalar(pipeline, f"select count(*) from {qualified(pipeline, table)}") or 0)
+
+
+def stored_cursors(pipeline: dlt.Pipeline, cursor_field: str) -> dict[str, dt.datetime]:
+    """Each resource's incremental cursor as the pipeline's dlt state holds it, by resource."""
+    resources = pipeline.state.get("sources", {}).get(SOURCE_NAME, {}).get("resources", {})
+    cursors: dict[str, dt.datetime] = {}
+    for name, state in resources.items():
+        value = state.get("incremental", {}).get(cursor_field, {}).get("last_value")
+        if isinstance(value, dt.datetime | str):
+            with contextlib.suppress(ValueError):  # telemetry never fails a load
+                cursors[name] = aware(value)
+    return cursors
+
+
+# Metadata key: the columns a load added, by table.
+SCHEMA_CHANGES = "schema_changes"
+
+
+def schema_changes(pipeline: dlt.Pipeline) -> dict[str, list[str]]:
+    """Columns the last load added, by table: what the UI shows when the API's shape moved."""
+    trace = pipeline.last_trace
+    load_info: LoadInfo | None = trace.last_load_info if trace else None
+    changes: dict[str, list[str]] = {}
+    for package in load_info.load_packages if load_info else []:
+        for table, schema in (package.schema_update or {}).items():
+            if not table.startswith("_dlt"):
+                changes.setdefault(table, []).extend(sorted(schema.get("columns", {})))
+    return changes
+
+
+class Warehouse:
+    """Read-only questions to the destination, through dlt's SQL client."""
+
+    def __init__(self, settings: Settings, working_dir: str) -> None:
+        self.settings = settings
+        self.pipeline = support_pipeline(settings, working_dir)
+
+    def scalar(self, sql: str) -> Any:
+        """The single value of a query; None when the table does not exist yet."""
+        return query_scalar(self.pipeline, sql)
+
+    def table(self, name: str) -> str:
+        """The qualified name of a dataset table."""
+        return qualified(self.pipeline, name)
