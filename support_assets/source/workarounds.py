@@ -1,9 +1,25 @@
-"""Every place the source works around dlt, with the reason and the upstream thread.
+"""The workarounds against dlt that are code of their own, with the upstream threads.
 
-Each workaround is written once, here, and named where it is used, so that the day dlt
-fixes one, one deletion removes it. (The Dagster side has one more, beside the code it
-shapes: the assets are a `multi_asset` over `build_dlt_asset_specs`, because dagster-dlt's
-`@dlt_assets` takes no `retry_policy`; see `build_support_assets`.)
+Each is written once, here, and named where it is used, so that the day dlt fixes one, one
+deletion removes it. The others are the shape of a module rather than a patch, and are
+indexed here with their reason (dlt 1.31):
+
+- `session.RetryingSession`: dlt's retrying session clamps a long `Retry-After` to its
+  maximum delay, retrying earlier than the server asked (dlt-hub/dlt#4036 fixed only
+  `Retry-After: 0`), and has no hook to count retries.
+- `page_check.PageCheck` parses each body once and caches it on the response: dlt parses
+  it once for the records and again for the paginator's total, and reads a missing data
+  key as an empty page, which ends a resource green with partial data.
+- `paginator.WindowedOffsetPaginator`: dlt's `OffsetPaginator` raises on an API without
+  a total even with `stop_after_empty_page` (dlt-hub/dlt#4429, open), and offset pages
+  over live data skip records.
+- `config.to_dlt_config` compiles each data selector once (dlt compiles a string JSONPath
+  again for every page) and sets the incremental's `primary_key=[]`, so that two updates of
+  one record within the cursor's second are both read (dlt-hub/dlt#3657, fixed in 1.31).
+- The Dagster side has its own, beside the code it shapes: the assets are a `multi_asset`
+  over `build_dlt_asset_specs` because `@dlt_assets` takes no `retry_policy` (and
+  `with_attributes` cannot add one: dagster-io/dagster#29052); `make demo` runs
+  `dagster instance migrate` first (dagster-io/dagster#27390).
 """
 
 import copy
@@ -13,12 +29,13 @@ from typing import Any, Self
 
 
 class SharedInRun:
-    """Objects of a run (session, telemetry, page checks, clock) survive dlt's deep copy.
+    """Objects of a run (session, telemetry, page checks, clock) are not deep-copied.
 
-    dlt's `rest_api` deep-copies the whole configuration dict before validating it, to
-    mask the secrets in the copy (dlt-hub/verified-sources#542, dlt-hub/dlt#1474). The
-    copy is then what builds the resources, so without this every resource would count
-    into a telemetry of its own and talk through a session of its own.
+    dlt's `rest_api` deep-copies the whole configuration before validating it, to mask
+    the secrets in the copy (dlt-hub/verified-sources#542, dlt-hub/dlt#1474): copying a
+    session, its connection pool and the telemetry's lock is wasted work at best and fails
+    at worst. And dlt deep-copies a child resource's paginator for each parent record
+    (dlt-hub/dlt#3779), where the page check it carries must stay the run's one.
     """
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Self:
@@ -26,11 +43,11 @@ class SharedInRun:
 
 
 class CopiedShallow:
-    """Credentials objects survive dlt's deep copy as a shallow copy of themselves.
+    """An auth object is deep-copied as a shallow copy of itself.
 
-    The same deep copy (see `SharedInRun`) masks the secrets of an auth object in its
+    The same deep copy (see `SharedInRun`) masks the secrets of the auth object in its
     copy before validating it: a shallow copy leaves the live object, which the run's
-    requests use, with its credentials and its token.
+    requests use, with its credentials, its token and its lock.
     """
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Self:
@@ -41,8 +58,9 @@ class _JsonAsTextNotice(logging.Filter):
     """Drop dlt's per-batch warning that a column hinted `json` arrived as Arrow text.
 
     That is the Arrow pages' design (JSON text into a JSON column, which every destination
-    parses on load), not drift; left alone, the warning would repeat once per batch. dlt
-    still logs which hints differed at INFO.
+    parses on load), not drift; left alone, the warning would repeat once per batch (the
+    same per-batch warning for other hint differences: dlt-hub/dlt#3581, open). dlt still
+    logs which hints differed at INFO.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
