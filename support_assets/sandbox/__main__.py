@@ -5,6 +5,7 @@ import argparse
 from support_assets.sandbox.faults import FaultError, parse_cli
 from support_assets.sandbox.params import parse_rfc3339
 from support_assets.sandbox.state import Config
+from support_assets.sandbox.vendors import GENERIC, VENDORS
 
 
 def _faults(text: str) -> tuple[dict, ...]:
@@ -42,6 +43,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token-ttl", type=int, default=defaults.token_ttl, metavar="SECONDS")
     parser.add_argument("--faults", type=_faults, default=(), metavar="PROFILE[,PROFILE...]")
     parser.add_argument(
+        "--vendor",
+        choices=[GENERIC, *VENDORS],
+        default=defaults.vendor,
+        help="serve a real desk's API shape instead of the reference contract",
+    )
+    parser.add_argument(
         "--anchor", type=_anchor, default=None, help="newest data timestamp (default: now)"
     )
     args = parser.parse_args(argv)
@@ -54,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         token_ttl=args.token_ttl,
         anchor=args.anchor,
         faults=args.faults,
+        vendor=args.vendor,
     )
     try:
         config.validated()

@@ -21,6 +21,7 @@ from support_assets.sandbox.asgi import JSON, Receive, Response, Send, error, re
 from support_assets.sandbox.faults import drift, drift_blob
 from support_assets.sandbox.params import BadRequest, PageQuery, parse_page_query
 from support_assets.sandbox.state import Sandbox
+from support_assets.sandbox.vendors import desk
 
 COLLECTIONS = {
     "/v1/tickets": ("tickets", b"tickets"),
@@ -47,8 +48,15 @@ class SandboxApp:
         if scope["type"] != "http":
             return
         method, path = scope["method"], scope["path"]
+        emulator = desk(self.sandbox.config.vendor)
         if path.startswith("/_sandbox/"):
             status, headers, body = await control.handle(self, scope, receive)
+        elif emulator is not None:
+            answer = await emulator.handle(self, scope, receive)
+            if answer is None:
+                answer = error(404, "not_found", f"no route {path} on {emulator.name}")
+            status, headers, body = answer
+            self.sandbox.stats.request(f"{method} {path}", status)
         else:
             if path in COLLECTIONS:
                 status, headers, body = await self.collection(scope, *COLLECTIONS[path])

@@ -47,6 +47,7 @@ class SandboxServer:
         port: int = 0,
         anchor: str | None = None,
         startup_timeout: float = 60.0,
+        vendor: str = "generic",
     ) -> None:
         self.config: dict[str, Any] = {
             "tickets": tickets,
@@ -56,6 +57,7 @@ class SandboxServer:
             "client_secret": client_secret,
             "token_ttl": token_ttl,
             "anchor": anchor,
+            "vendor": vendor,
         }
         self.faults = tuple(faults)
         self.host, self.port = host, port

@@ -113,5 +113,6 @@ def _health(app: "SandboxApp", sandbox: Sandbox) -> dict[str, Any]:
         "seed": config.seed,
         "anchor": rfc3339(sandbox.anchor),
         "token_ttl": config.token_ttl,
+        "vendor": config.vendor,
         "faults": sandbox.faults.describe(),
     }

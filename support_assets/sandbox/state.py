@@ -19,6 +19,7 @@ from support_assets.sandbox.faults import Faults, FaultSpec, drift_blob, normali
 from support_assets.sandbox.hostile import Hostile
 from support_assets.sandbox.params import parse_rfc3339
 from support_assets.sandbox.store import Collection
+from support_assets.sandbox.vendors import check_vendor, desk
 
 RESOURCES = ("tickets", "comments")
 _YEAR_3000 = 32503680000  # the history before the anchor must stay inside what gmtime formats
@@ -37,6 +38,8 @@ class Config:
     token_ttl: int = 3600
     anchor: str | None = None  # RFC 3339; None means the reset's own second
     faults: tuple[FaultSpec, ...] = ()
+    # `generic` is the reference contract; any other name is an emulated desk (`vendors`).
+    vendor: str = "generic"
 
     def validated(self) -> "Config":
         """Check every value, so a bad reset fails before the old data is dropped.
@@ -61,6 +64,7 @@ class Config:
         ):
             raise ValueError("anchor must lie between 1973 and 3000")
         normalize(self.faults)
+        check_vendor(self.vendor)
         return self
 
 
@@ -248,8 +252,11 @@ class Sandbox:
         """Every current record as a JSON array in API order, with drift if it is in effect.
 
         Per-record faults (`missing_id`) are left out: truth is what a loader should end up
-        with, not what one response carried.
+        with, not what one response carried. An emulated desk's truth is in its own shape.
         """
+        emulator = desk(self.config.vendor)
+        if emulator is not None:
+            return emulator.truth(self, resource)
         rows = self.collections[resource].rows
         if self.faults.drifting:
             rows = [drift_blob(resource, row) for row in rows]
