@@ -1,7 +1,7 @@
 """Benchmark the sandbox: time to ready, and pages/s for one sequential keep-alive client.
 
-    python benchmarks/bench_sandbox.py            # 100,000 tickets, 500,000 comments
-    python benchmarks/bench_sandbox.py --small    # 10,000 / 50,000, a quick check
+    python -m benchmarks.sandbox            # 100,000 tickets, 500,000 comments
+    python -m benchmarks.sandbox --small    # 10,000 / 50,000, a quick check
 
 The client is the one a pipeline uses: a `requests.Session` on one keep-alive connection,
 `limit=100`, every body read in full. On a 2-core machine that client costs more CPU per
