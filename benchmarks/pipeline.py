@@ -29,8 +29,9 @@ Reported per contender, as medians over the repetitions:
 
 - wall seconds: process start to exit, as a user waits for it (imports, Dagster's run
   machinery, dlt's normalize and load included); `work s` is the part the contender
-  timed itself (the fetch loop, `pipeline.run`, or the asset body's "Support API
-  summary"), so the gap is start-up and orchestration;
+  timed itself (the fetch loop, `pipeline.run`, or the asset body's load, read back after
+  the CLI exits from the `duration_s` metadata of the materialization it recorded in its
+  Dagster instance), so the gap is start-up and orchestration;
 - records per second: records the sandbox served, over wall seconds;
 - HTTP requests, from the sandbox's own counters (reset before each contender): data
   pages (`GET /v1/*`) and token grants (`POST /oauth/token`) separately;

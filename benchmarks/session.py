@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,11 +121,6 @@ def update_share(sandbox: SandboxServer, resource: str, size: int) -> int:
         return len(sandbox.update(resource, int(allowed[1])))
 
 
-def _log(rep_dir: Path, name: str) -> Path:
-    """Where a contender's output (stdout and stderr) goes."""
-    return rep_dir / f"{name}.log"
-
-
 def _tail(log: Path, chars: int = 2500) -> str:
     return log.read_text(errors="replace")[-chars:] if log.exists() else ""
 
@@ -152,7 +148,7 @@ class Session:
         duckdb_path: Path | None,
     ) -> Run:
         """Run one contender with zeroed sandbox counters; collect what it cost."""
-        log = _log(rep_dir, name)
+        log = rep_dir / f"{name}.log"
         self.sandbox.reset_stats()
         measured = run_measured(
             command, env, rep_dir, log, self.timeout, self.rss_limit_mb, self.sandbox.pid
@@ -211,10 +207,12 @@ class Session:
     def dagster(self, name: str, rep_dir: Path) -> Run:
         """Contenders 3 to 5: the real CLI, on the repetition's one warehouse file."""
         duckdb_path = rep_dir / "support_assets.duckdb"
-        env = contender_env(self.sandbox, duckdb_path, rep_dir / "support_dlt", rep_dir / "home")
+        home = rep_dir / "home"
+        env = contender_env(self.sandbox, duckdb_path, rep_dir / "support_dlt", home)
+        launched = time.time()  # the clock the instance stamps its events with
         run = self.measure(name, dagster_cli.materialize_command(), env, rep_dir, duckdb_path)
         if run.ok:
-            run.work_s = dagster_cli.work_s(_log(rep_dir, name))
+            run.work_s = dagster_cli.work_s(home, since=launched)
         return run
 
     def repetition(self, index: int, scale: Scale) -> Iterator[tuple[str, Run]]:

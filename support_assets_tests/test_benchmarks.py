@@ -35,6 +35,8 @@ def test_pipeline_benchmark_measures_every_contender_at_the_tiny_scale(tmp_path:
         (run,) = entry["runs"]
         assert run["ok"], (name, run["error"])
         assert entry["median"]["wall_s"] > 0, name
+        # For the CLI contenders, read back from the instance their run wrote to.
+        assert run["work_s"] > 0, name
         assert run["get_requests"] > 0, name
         assert run["token_requests"] > 0, name
         assert run["peak_rss_mb"] > 0, name
