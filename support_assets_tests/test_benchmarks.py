@@ -11,10 +11,22 @@ ROOT = Path(__file__).resolve().parent.parent
 TICKETS, COMMENTS = 300, 900  # the benchmark's tiny scale
 CONTENDERS = ("floor", "bare_dlt", "full_load", "incremental_unchanged", "incremental_1pct")
 
+
+def test_the_floor_process_imports_neither_dagster_nor_dlt_nor_the_sandbox_client() -> None:
+    # The floor's start-up and memory are part of its numbers: its module must stay light.
+    probe = "import sys, benchmarks.floor; print(' '.join(sys.modules))"
+
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+
+    packages = {name.split(".")[0] for name in result.stdout.split()}
+    assert packages & {"dagster", "dlt", "duckdb", "support_assets"} == set()
+    assert {"benchmarks", "orjson"} <= packages
+
+
 # About 30 s: three runs of the real Dagster CLI, each paying its start-up.
-pytestmark = pytest.mark.slow
-
-
+@pytest.mark.slow
 def test_pipeline_benchmark_measures_every_contender_at_the_tiny_scale(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     command = [sys.executable, "-m", "benchmarks.pipeline"]
