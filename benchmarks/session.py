@@ -19,7 +19,7 @@ from typing import Any
 
 from benchmarks import dagster_cli
 from benchmarks.measure import run_measured
-from benchmarks.workload import CLIENT_ID, CLIENT_SECRET, COLLECTIONS, DATASET, Scale
+from benchmarks.workload import COLLECTIONS, DATASET, Scale
 from support_assets.sandbox import SandboxServer
 from support_assets.sandbox.client import SandboxError
 
@@ -70,8 +70,9 @@ def contender_env(
     }
     env.update(
         SUPPORT_API_BASE_URL=sandbox.url,
-        SUPPORT_API_CLIENT_ID=CLIENT_ID,
-        SUPPORT_API_CLIENT_SECRET=CLIENT_SECRET,
+        # The sandbox's default credentials, as the server we started knows them.
+        SUPPORT_API_CLIENT_ID=sandbox.config["client_id"],
+        SUPPORT_API_CLIENT_SECRET=sandbox.config["client_secret"],
         SUPPORT_DUCKDB_PATH=str(duckdb_path),
         SUPPORT_DLT_DIR=str(dlt_dir),
         DAGSTER_HOME=str(dagster_home),

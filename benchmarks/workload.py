@@ -5,8 +5,6 @@ The floor and bare dlt import this in their own processes, so it stays standard 
 
 from dataclasses import dataclass
 
-CLIENT_ID = "sandbox-client"
-CLIENT_SECRET = "sandbox-secret"  # the sandbox's default credentials, not a secret
 PAGE_SIZE = 100
 DATASET = "support"
 # Resource -> (path, data selector, warehouse table), as the contract and the assets name them.
