@@ -47,16 +47,16 @@ format: $(STAMP) ## ruff fix and format
 	$(BIN)/ruff format .
 
 bench: $(STAMP) ## pipeline benchmark: floor, bare dlt, support_assets (100k tickets + 500k comments)
-	$(BIN)/python benchmarks/bench_pipeline.py
+	$(BIN)/python -m benchmarks.pipeline
 
 bench-small: $(STAMP) ## the pipeline benchmark at 10k + 50k, 3 repetitions
-	$(BIN)/python benchmarks/bench_pipeline.py --scale small
+	$(BIN)/python -m benchmarks.pipeline --scale small
 
 bench-sandbox: $(STAMP) ## sandbox speed at 100k tickets + 500k comments
-	$(BIN)/python benchmarks/bench_sandbox.py
+	$(BIN)/python -m benchmarks.sandbox
 
 bench-sandbox-small: $(STAMP) ## sandbox speed at a small scale, for a quick check
-	$(BIN)/python benchmarks/bench_sandbox.py --small
+	$(BIN)/python -m benchmarks.sandbox --small
 
 clean: ## remove the environment and local data
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -1,7 +1,7 @@
 """Benchmark the sandbox: time to ready, and pages/s for one sequential keep-alive client.
 
-    python benchmarks/bench_sandbox.py            # 100,000 tickets, 500,000 comments
-    python benchmarks/bench_sandbox.py --small    # 10,000 / 50,000, a quick check
+    python -m benchmarks.sandbox            # 100,000 tickets, 500,000 comments
+    python -m benchmarks.sandbox --small    # 10,000 / 50,000, a quick check
 
 The client is the one a pipeline uses: a `requests.Session` on one keep-alive connection,
 `limit=100`, every body read in full. On a 2-core machine that client costs more CPU per
@@ -13,12 +13,12 @@ import argparse
 import http.client
 import statistics
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import orjson
 import requests
 
+from benchmarks.measure import peak_mb
 from support_assets.sandbox import SandboxServer
 
 TARGET_PAGES_PER_SECOND = 1000
@@ -43,7 +43,7 @@ def requests_pass(session: requests.Session, url: str, total: int, parse: bool) 
 def raw_pass(base_url: str, path: str, token: str, total: int) -> float:
     """The same pages through bare http.client: what the server alone can do."""
     parts = urlsplit(base_url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port)
     headers = {"Authorization": f"Bearer {token}"}
     started = time.perf_counter()
     pages = 0
@@ -57,18 +57,8 @@ def raw_pass(base_url: str, path: str, token: str, total: int) -> float:
     return pages / (time.perf_counter() - started)
 
 
-def server_rss_mb(sandbox: SandboxServer) -> float | None:
-    """The server process's peak resident memory, where /proc tells it (Linux)."""
-    try:
-        status = Path(f"/proc/{sandbox.pid}/status").read_text()
-    except OSError:
-        return None
-    kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
-    return int(kilobytes) / 1024
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--comments", type=int, default=500_000)
     parser.add_argument("--small", action="store_true", help="10,000 tickets, 50,000 comments")
@@ -86,7 +76,7 @@ def main() -> None:
         grant = session.post(
             sandbox.token_url,
             data={"grant_type": "client_credentials"},
-            auth=("sandbox-client", "sandbox-secret"),
+            auth=(sandbox.config["client_id"], sandbox.config["client_secret"]),
         ).json()
         session.headers["Authorization"] = f"Bearer {grant['access_token']}"
         rates = {
@@ -97,7 +87,7 @@ def main() -> None:
             for resource, size in sizes.items()
         }
         raw = raw_pass(sandbox.url, PATHS["tickets"], grant["access_token"], args.tickets)
-        rss = server_rss_mb(sandbox)
+        rss = peak_mb(sandbox.pid)  # the server's own VmHWM
         served = sandbox.stats()["records_served"]
         expected = {"tickets": args.tickets * (args.repeat + 1), "comments": args.comments}
         assert served == expected, (served, expected)
