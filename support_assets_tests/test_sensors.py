@@ -19,8 +19,9 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from support_assets import sensors
-from support_assets.alerts import AlertCursor, AlertSink
+from support_assets.alerts import cursor, events
+from support_assets.alerts.cursor import AlertCursor
+from support_assets.alerts.sink import AlertSink
 from support_assets.definitions import build_definitions
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
@@ -337,7 +338,7 @@ def test_a_webhook_that_is_down_loses_nothing_and_the_ticks_do_not_crash(
     )
     assert receiver.bodies == []
     # Long after the first tick's look-back, the cursor still holds both failures.
-    monkeypatch.setattr(sensors, "FIRST_TICK_LOOKBACK_S", 0.0)
+    monkeypatch.setattr(cursor, "FIRST_TICK_LOOKBACK_S", 0.0)
     back = tick(
         alert_settings, FAILURE_SENSOR, instance, still_down.cursor, fast_sink(receiver.url)
     )
@@ -360,7 +361,7 @@ def test_a_new_sensor_skips_failures_older_than_its_look_back_and_misses_none_af
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     failing_run(alert_settings, api_env, instance=instance)
-    monkeypatch.setattr(sensors, "FIRST_TICK_LOOKBACK_S", 0.0)  # that failure is history
+    monkeypatch.setattr(cursor, "FIRST_TICK_LOOKBACK_S", 0.0)  # that failure is history
 
     first = tick(alert_settings, FAILURE_SENSOR, instance, None, fast_sink(receiver.url))
     new = failing_run(alert_settings, api_env, instance=instance)
@@ -663,7 +664,7 @@ def test_runs_ending_in_different_ways_are_all_read_when_a_batch_is_full(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = degraded(alert_settings)
-    monkeypatch.setattr(sensors, "BATCH", 1)
+    monkeypatch.setattr(events, "BATCH", 1)
     start = tick(settings, RETRY_SENSOR, instance, None, fast_sink(receiver.url))
     # Two successes then a failure: with one event per query and type, the first tick sees
     # the first success and the failure, and must not move past the second success.
