@@ -15,6 +15,15 @@ import dagster as dg
 from support_assets.alerts.events import crash_explanation
 from support_assets.settings import Settings
 from support_assets.source.redaction import redact
+from support_assets.source.telemetry import (
+    DURATION_S,
+    HTTP_REQUESTS,
+    RATE_LIMITED,
+    RETRIES,
+    RETRY_AFTER_WAIT_S,
+    TOKEN_RECOVERIES,
+    retries_by_cause,
+)
 
 # Slack cuts a message at 40,000 characters; alerts are one paragraph, so stay far below.
 MAX_TEXT = 3000
@@ -79,13 +88,13 @@ def degraded_alert(
 ) -> Alert | None:
     """One alert for a run's materializations when its HTTP numbers cross a threshold."""
     numbers = [_numbers(r) for r in records]
-    numbers = [n for n in numbers if "retries" in n]
+    numbers = [n for n in numbers if RETRIES in n]
     if not numbers:  # not written by our asset body (e.g. reported by hand): nothing to judge
         return None
     # The HTTP numbers are the run's, the same on each asset it materialized.
-    worst = max(numbers, key=lambda n: (n["retries"], n.get("retry_after_wait_s", 0.0)))
-    retries = int(worst["retries"])
-    waited = float(worst.get("retry_after_wait_s", 0.0))
+    worst = max(numbers, key=lambda n: (n[RETRIES], n.get(RETRY_AFTER_WAIT_S, 0.0)))
+    retries = int(worst[RETRIES])
+    waited = float(worst.get(RETRY_AFTER_WAIT_S, 0.0))
     reasons = []
     if retries > settings.alert_retry_threshold:
         reasons.append(f"{retries} retries (threshold {settings.alert_retry_threshold})")
@@ -99,11 +108,11 @@ def degraded_alert(
     run_id = records[0].run_id
     assets = sorted({r.asset_key.to_user_string() for r in records if r.asset_key})
     partition = _partition_label(run, [r.partition_key for r in records])
-    by_status = {k.removeprefix("retries_"): int(v) for k, v in worst.items() if _status_key(k)}
+    by_status = {cause: int(n) for cause, n in retries_by_cause(worst).items()}
     statuses = ", ".join(f"{status}: {n}" for status, n in sorted(by_status.items()))
-    rate_limited = int(worst.get("rate_limited_429", 0))
-    requests_made = int(worst.get("http_requests", 0))
-    duration = float(worst.get("duration_s", 0.0))
+    rate_limited = int(worst.get(RATE_LIMITED, 0))
+    requests_made = int(worst.get(HTTP_REQUESTS, 0))
+    duration = float(worst.get(DURATION_S, 0.0))
     title = "Support API degraded"
     summary = (
         f"{' and '.join(reasons)} in run {run_id[:8]} ({', '.join(assets)}, partition "
@@ -119,6 +128,8 @@ def degraded_alert(
         f"{rate_limited} rate-limited (429), {waited:.1f} s waited on Retry-After, "
         f"{requests_made} HTTP requests in {duration:.1f} s"
     )
+    # The payload's field names are the alert's own contract with its receivers; they
+    # happen to match the metadata keys they are read from.
     return Alert(
         id=f"support_api_degraded:{run_id}",
         kind="api_degraded",
@@ -138,7 +149,7 @@ def degraded_alert(
             "retry_after_wait_s": waited,
             "http_requests": requests_made,
             "duration_s": duration,
-            "token_recoveries": int(worst.get("token_recoveries", 0)),
+            "token_recoveries": int(worst.get(TOKEN_RECOVERIES, 0)),
             "thresholds": {
                 "retries": settings.alert_retry_threshold,
                 "retry_after_wait_s": settings.alert_rate_limit_wait_threshold,
@@ -159,11 +170,6 @@ def _numbers(record: dg.EventLogRecord) -> dict[str, float]:
         if isinstance(raw, int | float) and not isinstance(raw, bool):
             numbers[key] = raw
     return numbers
-
-
-def _status_key(key: str) -> bool:
-    """`retries_503`, `retries_ConnectionError`: the per-cause retry counts."""
-    return key.startswith("retries_")
 
 
 # --- The run-failure alert ----------------------------------------------------------------
@@ -267,7 +273,8 @@ def failure_cause(event: dg.DagsterEvent | None, crash: str | None = None) -> st
     message = error.message
     head, sep, rest = message.partition(": ")
     if sep and head.rsplit(".", 1)[-1] == error.cls_name:
-        message = rest  # `support_assets.http.SupportApiError: HTTP 503 ...` -> `HTTP 503 ...`
+        # `support_assets.source.errors.SupportApiError: HTTP 503 ...` -> `HTTP 503 ...`
+        message = rest
     return _one_line(message) or error.cls_name or "unknown error"
 
 
