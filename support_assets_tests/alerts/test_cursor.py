@@ -3,7 +3,7 @@
 import dagster as dg
 import pytest
 
-from support_assets.alerts import cursor as alert_cursor
+import support_assets.alerts.cursor as alert_cursor
 from support_assets.alerts.cursor import AlertCursor
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings

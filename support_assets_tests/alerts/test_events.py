@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from support_assets.alerts import events
+import support_assets.alerts.events as events
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
 from support_assets_tests.alerts.alert_fixtures import (
