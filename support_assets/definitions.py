@@ -3,13 +3,13 @@
 import dagster as dg
 from dagster_dlt import DagsterDltResource
 
-from support_assets.alerts import WEBHOOK_VARIABLE, AlertSink
+from support_assets.alerts.sensors import build_sensors
+from support_assets.alerts.sink import WEBHOOK_VARIABLE, AlertSink
 from support_assets.assets import build_support_assets
 from support_assets.checks import build_checks
 from support_assets.jobs import build_jobs
 from support_assets.resources import SupportApiResource
 from support_assets.schedules import build_schedules
-from support_assets.sensors import build_sensors
 from support_assets.settings import Settings
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
+from support_assets_tests.alerts.alert_fixtures import Receiver
 from support_assets_tests.helpers import (
     ROOT,
     dagster_env,
@@ -23,7 +24,6 @@ from support_assets_tests.helpers import (
     wait_for,
     warehouse_rows,
 )
-from support_assets_tests.test_sensors import Receiver
 
 pytestmark = pytest.mark.slow
 
