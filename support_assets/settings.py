@@ -17,14 +17,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from support_assets.source.contract import (
+    AUTH_KINDS,
+    CURSOR_FORMATS,
     DEFAULT_API,
     DEFAULT_RETRY,
     DEFAULT_START_DATE,
+    OAUTH_CLIENT_AUTH,
+    PAGINATIONS,
     TOKEN_REFRESH_MARGIN_S,
     ApiNames,
     EndpointNames,
     RetryPolicy,
 )
+from support_assets.source.vendors import PRESETS, preset
 
 _UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
 _UNITS |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
@@ -46,6 +51,8 @@ class SettingsError(ValueError):
 class Settings:
     """Everything the code location reads from `SUPPORT_*` environment variables."""
 
+    # A preset of the desk's mechanisms (source/vendors); each is also a setting of its own.
+    vendor: str = "generic"
     api: ApiNames = DEFAULT_API
     retry: RetryPolicy = DEFAULT_RETRY
     token_url: str = ""
@@ -102,25 +109,8 @@ class Settings:
         env = os.environ if environ is None else environ
         base = cls()
         get = _Reader(env)
-        api = ApiNames(
-            tickets=EndpointNames(
-                get.text("SUPPORT_TICKETS_PATH", base.api.tickets.path),
-                get.text("SUPPORT_TICKETS_SELECTOR", base.api.tickets.data_selector),
-            ),
-            comments=EndpointNames(
-                get.text("SUPPORT_COMMENTS_PATH", base.api.comments.path),
-                get.text("SUPPORT_COMMENTS_SELECTOR", base.api.comments.data_selector),
-            ),
-            offset_param=get.text("SUPPORT_OFFSET_PARAM", base.api.offset_param),
-            limit_param=get.text("SUPPORT_LIMIT_PARAM", base.api.limit_param),
-            page_size=get.integer("SUPPORT_PAGE_SIZE", base.api.page_size, minimum=1),
-            total_path=get.optional("SUPPORT_TOTAL_PATH", base.api.total_path),
-            primary_key=get.text("SUPPORT_PRIMARY_KEY", base.api.primary_key),
-            cursor_field=get.text("SUPPORT_CURSOR_FIELD", base.api.cursor_field),
-            since_param=get.text("SUPPORT_SINCE_PARAM", base.api.since_param),
-            before_param=get.text("SUPPORT_BEFORE_PARAM", base.api.before_param),
-            token_path=get.text("SUPPORT_TOKEN_PATH", base.api.token_path),
-        )
+        vendor = get.choice("SUPPORT_VENDOR", base.vendor, tuple(PRESETS))
+        api = read_api(get, preset(vendor))
         retry = RetryPolicy(
             statuses=get.statuses("SUPPORT_RETRY_STATUSES", base.retry.statuses),
             max_retries=get.integer("SUPPORT_MAX_RETRIES", base.retry.max_retries, minimum=0),
@@ -144,6 +134,7 @@ class Settings:
                 f"{today.isoformat()} UTC): set it to the first day whose tickets to load."
             )
         return cls(
+            vendor=vendor,
             api=api,
             retry=retry,
             token_url=get.text("SUPPORT_API_TOKEN_URL", base.token_url),
@@ -185,6 +176,53 @@ class Settings:
             max_load_age_hours=get.hours("SUPPORT_MAX_LOAD_AGE_HOURS", base.max_load_age_hours),
             max_data_age_hours=get.hours("SUPPORT_MAX_DATA_AGE_HOURS", base.max_data_age_hours),
         )
+
+
+def read_api(get: "_Reader", base: ApiNames) -> ApiNames:
+    """The desk's names and mechanisms: the preset's, each overridden by its own setting."""
+    endpoints = {}
+    for resource, prefix in (
+        (base.tickets, "SUPPORT_TICKETS"),
+        (base.comments, "SUPPORT_COMMENTS"),
+    ):
+        endpoints[prefix] = EndpointNames(
+            get.text(f"{prefix}_PATH", resource.path),
+            get.text(f"{prefix}_SELECTOR", resource.data_selector),
+            cursor_field=get.optional(f"{prefix}_CURSOR_FIELD", resource.cursor_field),
+            params=get.params(f"{prefix}_PARAMS", resource.params),
+        )
+    return ApiNames(
+        tickets=endpoints["SUPPORT_TICKETS"],
+        comments=endpoints["SUPPORT_COMMENTS"],
+        pagination=get.choice("SUPPORT_PAGINATION", base.pagination, PAGINATIONS),
+        offset_param=get.text("SUPPORT_OFFSET_PARAM", base.offset_param),
+        limit_param=get.optional("SUPPORT_LIMIT_PARAM", base.limit_param),
+        page_size=get.integer("SUPPORT_PAGE_SIZE", base.page_size, minimum=1),
+        page_param=get.text("SUPPORT_PAGE_PARAM", base.page_param),
+        first_page=get.integer("SUPPORT_FIRST_PAGE", base.first_page, minimum=0),
+        next_link=get.optional("SUPPORT_NEXT_LINK", base.next_link),
+        next_cursor_path=get.optional("SUPPORT_NEXT_CURSOR_PATH", base.next_cursor_path),
+        cursor_param=get.optional("SUPPORT_CURSOR_PARAM", base.cursor_param),
+        next_url_path=get.optional("SUPPORT_NEXT_URL_PATH", base.next_url_path),
+        end_path=get.optional("SUPPORT_END_PATH", base.end_path),
+        total_path=get.optional("SUPPORT_TOTAL_PATH", base.total_path),
+        primary_key=get.text("SUPPORT_PRIMARY_KEY", base.primary_key),
+        cursor_field=get.text("SUPPORT_CURSOR_FIELD", base.cursor_field),
+        cursor_format=get.choice("SUPPORT_CURSOR_FORMAT", base.cursor_format, CURSOR_FORMATS),
+        since_param=get.text("SUPPORT_SINCE_PARAM", base.since_param),
+        since_format=get.choice("SUPPORT_SINCE_FORMAT", base.since_format, CURSOR_FORMATS),
+        before_param=get.optional("SUPPORT_BEFORE_PARAM", base.before_param),
+        min_since_age=get.integer("SUPPORT_MIN_SINCE_AGE", base.min_since_age, minimum=0),
+        ticket_key=get.text("SUPPORT_TICKET_KEY", base.ticket_key),
+        child_next_link=get.optional("SUPPORT_COMMENTS_NEXT_LINK", base.child_next_link),
+        auth=get.choice("SUPPORT_AUTH", base.auth, AUTH_KINDS),
+        oauth_client_auth=get.choice(
+            "SUPPORT_OAUTH_CLIENT_AUTH", base.oauth_client_auth, OAUTH_CLIENT_AUTH
+        ),
+        token_path=get.text("SUPPORT_TOKEN_PATH", base.token_path),
+        api_key_header=get.text("SUPPORT_API_KEY_HEADER", base.api_key_header),
+        retry_after_headers=get.names("SUPPORT_RETRY_AFTER_HEADERS", base.retry_after_headers),
+    )
 
 
 class _Reader:
@@ -250,6 +288,36 @@ class _Reader:
         if value < 0:
             raise SettingsError(f"{name}={value} must not be negative")
         return value
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.text(name, default)
+        if value not in choices:
+            raise SettingsError(f"{name}={value!r}: use one of {', '.join(choices)}")
+        return value
+
+    def names(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """A comma-separated list of names (header names, ...)."""
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+    def params(
+        self, name: str, default: tuple[tuple[str, str], ...]
+    ) -> tuple[tuple[str, str], ...]:
+        """Fixed query parameters as `key=value&key=value`; set empty to send none."""
+        if name not in self.env:
+            return default
+        raw = self._raw(name) or ""
+        pairs = []
+        for part in raw.split("&"):
+            if not part.strip():
+                continue
+            key, sep, value = part.partition("=")
+            if not sep or not key.strip():
+                raise SettingsError(f"{name}={raw!r} is not key=value&key=value")
+            pairs.append((key.strip(), value.strip()))
+        return tuple(pairs)
 
     def flag(self, name: str, default: bool) -> bool:
         raw = self._raw(name)

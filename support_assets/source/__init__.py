@@ -25,14 +25,17 @@ from support_assets.source.arrow import ArrowPages
 from support_assets.source.config import retry_policy_of, seed_config, to_dlt_config
 from support_assets.source.connection import Connection, connect
 from support_assets.source.contract import (
+    COMMENTS_RESOURCE,
     DEFAULT_API,
     DEFAULT_RETRY,
     DEFAULT_START_DATE,
     DESCRIPTIONS,
     MAX_REREADS,
     SOURCE_NAME,
+    TICKETS_RESOURCE,
     TOKEN_REFRESH_MARGIN_S,
     WINDOW_PAGES,
+    ApiNames,
 )
 from support_assets.source.window import LoadWindow
 from support_assets.source.workarounds import (
@@ -70,6 +73,7 @@ def support_source(
     connection: Connection | None = None,
     window: LoadWindow | None = None,
     seed: Mapping[str, Any] | None = None,
+    api: ApiNames | None = None,
 ) -> list[DltResource]:
     """Support tickets and ticket comments from the Support API.
 
@@ -92,7 +96,7 @@ def support_source(
     if window is None and connection is not None:
         end = _instant(end_date) if end_date is not None else None
         window = LoadWindow(start=_instant(start_date), end=end)
-    api = connection.api if connection else DEFAULT_API
+    api = connection.api if connection else (api or DEFAULT_API)
     policy = connection.session.policy if connection else DEFAULT_RETRY
     if seed is None:
         seed = seed_config(api, policy)
@@ -106,18 +110,26 @@ def support_source(
         hooks = connection.session.hooks["response"]
         if connection.clock.observe not in hooks:
             hooks.append(connection.clock.observe)
-    config = cast(RESTAPIConfig, to_dlt_config(seed, connection, window))
+    config = cast(RESTAPIConfig, to_dlt_config(seed, connection, window, api))
     resources = rest_api_resources(config)
+    children = api.comments.per_ticket
     for resource in resources:
         resource.__doc__ = DESCRIPTIONS.get(resource.name)
-        if connection is not None:
-            # Right after the paginator, so dlt's incremental step already sees Arrow.
-            pages = ArrowPages(
-                resource,
-                api.cursor_field,
-                connection.telemetry,
-                connection.arrow_pages,
-                primary_key=api.primary_key,
-            )
-            resource.add_step(pages, insert_at=1)
+        if connection is None:
+            continue
+        child = children and resource.name == COMMENTS_RESOURCE
+        # Right after the paginator, so dlt's incremental step already sees Arrow. A
+        # parent of per-ticket comments passes dicts on: dlt resolves the children's
+        # paths from its records.
+        pages = ArrowPages(
+            resource,
+            api.cursor_of(resource.name),
+            connection.telemetry,
+            connection.arrow_pages and not (children and resource.name == TICKETS_RESOURCE),
+            primary_key=api.primary_key,
+            cursor_format=api.cursor_format,
+            # dlt names the parent's id `_<parent>_<key>`; a comment names its ticket so.
+            renamed={f"_{TICKETS_RESOURCE}_{api.primary_key}": api.ticket_key} if child else {},
+        )
+        resource.add_step(pages, insert_at=1)
     return resources

@@ -26,7 +26,7 @@ from dlt.extract.resource import DltResource
 from support_assets.source.errors import UnloadableValue
 from support_assets.source.session import describe
 from support_assets.source.telemetry import Telemetry
-from support_assets.source.timestamps import parse_ts
+from support_assets.source.timestamps import cursor_instant
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 # dlt column types with one obvious Arrow type; any other known type sends the page on as
@@ -48,6 +48,11 @@ BATCH_ROWS = 5_000
 class ColumnMismatch(ValueError):
     """A batch's values do not fit a column's type; the batch goes on as dicts."""
 
+
+_CURSOR_FORMS = {
+    "rfc3339": "RFC 3339 strings such as 2024-05-01T12:00:00Z",
+    "epoch": "Unix seconds such as 1714564800",
+}
 
 # dlt's name for the variant column that holds a field's values of another type.
 VARIANT_JSON = "__v_json"
@@ -71,6 +76,8 @@ class ArrowPages(ItemTransform[Any, Any]):
         arrow: bool = True,
         primary_key: str = "id",
         batch_rows: int = BATCH_ROWS,
+        cursor_format: str = "rfc3339",
+        renamed: dict[str, str] | None = None,
     ) -> None:
         super().__init__(lambda item: item)
         self.arrow = arrow
@@ -79,6 +86,10 @@ class ArrowPages(ItemTransform[Any, Any]):
         self.primary_key = primary_key
         self.telemetry = telemetry
         self.batch_rows = batch_rows
+        self.cursor_format = cursor_format
+        # Fields taken under another name (the parent's id, added by dlt to a child record),
+        # unless the record already has that name.
+        self.renamed = renamed or {}
         self.json_columns: set[str] = set()
         self._records: list[dict[str, Any]] = []
         self._pages = 0
@@ -93,6 +104,8 @@ class ArrowPages(ItemTransform[Any, Any]):
             return item
         response = getattr(item, "response", None)
         self._page_starts.append((len(self._records), getattr(response, "request", None)))
+        if self.renamed:
+            item = [self._rename(record) for record in item]
         self._records.extend(item)
         self._pages += 1
         # The page carries its paginator (dlt's PageData), which has already decided
@@ -115,6 +128,13 @@ class ArrowPages(ItemTransform[Any, Any]):
         except (ColumnMismatch, pa.ArrowException):
             self.telemetry.count_row_path_pages(self.resource.name, pages)
             return self._row_path(records, known)
+
+    def _rename(self, record: dict[str, Any]) -> dict[str, Any]:
+        for old, new in self.renamed.items():
+            if old in record:
+                value = record.pop(old)
+                record.setdefault(new, value)
+        return record
 
     def _row_path(self, records: list[dict[str, Any]], known: dict[str, str]) -> list[Any]:
         """The batch as dicts for dlt's row path, with what dlt would get silently wrong fixed.
@@ -179,6 +199,9 @@ class ArrowPages(ItemTransform[Any, Any]):
                 elif all(v is None for v in values):
                     continue  # dlt creates no column for a field that has only been null
             try:
+                if name == self.cursor_field and self.cursor_format == "epoch":
+                    arrays[name] = _epoch_array(name, values)
+                    continue
                 arrays[name] = _array(name, values, kind)
             except orjson.JSONEncodeError as exc:
                 raise self._unserializable(name, values, exc) from None
@@ -221,20 +244,19 @@ class ArrowPages(ItemTransform[Any, Any]):
         value = record.get(self.cursor_field)
         if value is None:
             return record  # dlt's incremental step reports it (on_cursor_value_missing)
-        if isinstance(value, str):
-            try:
-                return {**record, self.cursor_field: parse_ts(value)}
-            except ValueError:
-                pass
-        elif isinstance(value, dt.datetime):
+        if isinstance(value, dt.datetime):
             return record
+        try:
+            return {**record, self.cursor_field: cursor_instant(value, self.cursor_format)}
+        except ValueError:
+            pass
         where = self._where(index)
         raise UnloadableValue(
             f"{self.resource.name}: field {self.cursor_field!r} (SUPPORT_CURSOR_FIELD) of "
-            f"{where} is {value!r}, which is not a timestamp: the loader accepts RFC 3339 "
-            "strings such as 2024-05-01T12:00:00Z. Nothing from this run was loaded and the "
-            "cursor did not move; ask the vendor, or point SUPPORT_CURSOR_FIELD at the "
-            "field that holds the update time."
+            f"{where} is {value!r}, which is not a timestamp: the loader accepts "
+            f"{_CURSOR_FORMS[self.cursor_format]} (SUPPORT_CURSOR_FORMAT={self.cursor_format}). "
+            "Nothing from this run was loaded and the cursor did not move; ask the vendor, or "
+            "point SUPPORT_CURSOR_FIELD at the field that holds the update time."
         )
 
 
@@ -269,6 +291,13 @@ def _array(name: str, values: list[Any], kind: str | None) -> pa.Array:
     if _ARROW_TYPES.get(kind) == inferred:
         return array
     raise ColumnMismatch(name)
+
+
+def _epoch_array(name: str, values: list[Any]) -> pa.Array:
+    """Unix seconds (Zendesk's `generated_timestamp`) as the cursor's timestamp column."""
+    if not all(type(v) is int for v in values):
+        raise ColumnMismatch(name)  # the row path parses what it can and names the rest
+    return pa.array(values, pa.int64()).cast(pa.timestamp("s", tz="UTC")).cast(TIMESTAMP)
 
 
 def _looks_like_timestamp(array: pa.Array) -> bool:

@@ -27,6 +27,10 @@ class SupportOAuth2(CopiedShallow, OAuth2ClientCredentials):
     """Client-credentials token shared by every request of a run, renewed before it ends."""
 
     refresh_margin: float = TOKEN_REFRESH_MARGIN_S
+    # How the client authenticates at the token URL (RFC 6749 2.3.1): "basic" (HTTP Basic,
+    # which every server must accept) or "body" (`client_id`/`client_secret` as form
+    # parameters, all that some desks accept: Help Scout).
+    client_auth: str = "basic"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -57,14 +61,16 @@ class SupportOAuth2(CopiedShallow, OAuth2ClientCredentials):
         return time.monotonic() >= self._expires_at
 
     def obtain_token(self) -> None:
-        """Fetch a token with HTTP Basic client authentication (RFC 6749 section 2.3.1)."""
+        """Fetch a token, the client authenticated as `client_auth` says (RFC 6749 2.3.1)."""
         url = self.access_token_url
+        form = {"grant_type": "client_credentials", **self.access_token_request_data}
+        basic: tuple[str, str] | None = (str(self.client_id), str(self.client_secret))
+        if self.client_auth == "body":
+            form |= {"client_id": str(self.client_id), "client_secret": str(self.client_secret)}
+            basic = None
         try:
             response = self.session.post(
-                url,
-                data={"grant_type": "client_credentials", **self.access_token_request_data},
-                auth=(str(self.client_id), str(self.client_secret)),
-                headers={"Accept": "application/json"},
+                url, data=form, auth=basic, headers={"Accept": "application/json"}
             )
         except ApiUnreachable as exc:
             # The session's own message names the data API; this is the token endpoint.

@@ -9,6 +9,9 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from dlt.sources.helpers.rest_client.auth import APIKeyAuth, BearerTokenAuth, HttpBasicAuth
+from requests.auth import AuthBase
+
 from support_assets.source.auth import SupportOAuth2
 from support_assets.source.contract import (
     DEFAULT_API,
@@ -19,6 +22,7 @@ from support_assets.source.contract import (
     ApiNames,
     RetryPolicy,
 )
+from support_assets.source.errors import SupportApiError
 from support_assets.source.session import RetryingSession
 from support_assets.source.telemetry import Telemetry
 from support_assets.source.urls import require_safe_url
@@ -42,11 +46,20 @@ class Connection:
     clock: ServerClock = dataclasses.field(default_factory=ServerClock)
 
     def window_end(self) -> dt.datetime:
-        """Where this run's window ends, by the desk's clock (see `window.window_end`)."""
+        """Where this run's window ends, by the desk's clock (see `window.window_end`).
+
+        A desk that leaves out its newest changes (Zendesk's export: the last minute) ends
+        the window at least that far back, so the cursor never passes what it withheld.
+        """
         bearer = getattr(self.auth, "bearer", None)
         if callable(bearer):
             bearer()  # the token's response, before any page, carries the desk's clock
-        return window_end(self.clock, self.window_lag, self.now)
+        lag = max(self.window_lag, self.api.min_since_age)
+        return window_end(self.clock, lag, self.now)
+
+    def desk_now(self) -> dt.datetime:
+        """The desk's clock as its first response said, else ours."""
+        return self.clock.date or self.now()
 
 
 def token_url_of(base_url: str, token_url: str, api: ApiNames = DEFAULT_API) -> str:
@@ -54,10 +67,73 @@ def token_url_of(base_url: str, token_url: str, api: ApiNames = DEFAULT_API) -> 
     return token_url or base_url.rstrip("/") + api.token_path
 
 
+@dataclasses.dataclass(frozen=True)
+class Credentials:
+    """What each auth kind needs; only the chosen kind's fields are read."""
+
+    client_id: str = ""
+    client_secret: str = ""
+    username: str = ""
+    password: str = ""
+    api_token: str = ""
+    api_key: str = ""
+
+
+# The setting that holds each credential, for errors that say what to set.
+_CREDENTIAL_SETTINGS = {
+    "oauth2": (
+        ("client_id", "SUPPORT_API_CLIENT_ID"),
+        ("client_secret", "SUPPORT_API_CLIENT_SECRET"),
+    ),
+    "basic": (("username", "SUPPORT_API_USERNAME"), ("password", "SUPPORT_API_PASSWORD")),
+    "bearer": (("api_token", "SUPPORT_API_TOKEN"),),
+    "api_key": (("api_key", "SUPPORT_API_KEY"),),
+}
+
+
+def build_auth(
+    api: ApiNames,
+    credentials: Credentials,
+    session: RetryingSession,
+    telemetry: Telemetry,
+    token_url: str,
+    token_refresh_margin: float,
+) -> AuthBase:
+    """The desk's auth kind (`SUPPORT_AUTH`) with its credentials; refuses missing ones."""
+    missing = [
+        setting
+        for field, setting in _CREDENTIAL_SETTINGS[api.auth]
+        if not getattr(credentials, field)
+    ]
+    if missing:
+        raise SupportApiError(
+            f"SUPPORT_AUTH={api.auth} needs {' and '.join(missing)}: set "
+            f"{'them' if len(missing) > 1 else 'it'} (nothing was requested)."
+        )
+    if api.auth == "basic":
+        return HttpBasicAuth(credentials.username, credentials.password)
+    if api.auth == "bearer":
+        return BearerTokenAuth(credentials.api_token)
+    if api.auth == "api_key":
+        return APIKeyAuth(name=api.api_key_header, api_key=credentials.api_key)
+    auth = SupportOAuth2(
+        access_token_url=token_url,
+        client_id=credentials.client_id,
+        client_secret=credentials.client_secret,
+        session=session,
+        refresh_margin=token_refresh_margin,
+        client_auth=api.oauth_client_auth,
+    )
+    auth.telemetry = telemetry
+    auth.resolve()
+    session.tokens = auth
+    return auth
+
+
 def connect(
     base_url: str,
-    client_id: str,
-    client_secret: str,
+    client_id: str = "",
+    client_secret: str = "",
     token_url: str = "",
     api: ApiNames = DEFAULT_API,
     retry: RetryPolicy = DEFAULT_RETRY,
@@ -66,22 +142,15 @@ def connect(
     max_rereads: int = MAX_REREADS,
     arrow_pages: bool = True,
     window_lag: int = 0,
+    credentials: Credentials | None = None,
 ) -> Connection:
-    """Build one run's session, token and telemetry; refuses unsafe URLs before any I/O."""
+    """Build one run's session, auth and telemetry; refuses unsafe URLs before any I/O."""
     base_url = require_safe_url(base_url, "SUPPORT_API_BASE_URL")
     token_url = require_safe_url(token_url_of(base_url, token_url, api), "SUPPORT_API_TOKEN_URL")
+    credentials = credentials or Credentials(client_id=client_id, client_secret=client_secret)
     telemetry = Telemetry()
-    session = RetryingSession(retry, telemetry)
-    auth = SupportOAuth2(
-        access_token_url=token_url,
-        client_id=client_id,
-        client_secret=client_secret,
-        session=session,
-        refresh_margin=token_refresh_margin,
-    )
-    auth.telemetry = telemetry
-    auth.resolve()
-    session.tokens = auth
+    session = RetryingSession(retry, telemetry, retry_after_headers=api.retry_after_headers)
+    auth = build_auth(api, credentials, session, telemetry, token_url, token_refresh_margin)
     return Connection(
         base_url=base_url,
         auth=auth,

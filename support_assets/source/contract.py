@@ -26,34 +26,89 @@ TOKEN_REFRESH_MARGIN_S = 60.0
 DEFAULT_START_DATE = dt.date(2024, 1, 1)
 
 
+# Kinds of the mechanisms a desk may use; each is a setting of its own (see settings.py).
+AUTH_KINDS = ("oauth2", "basic", "bearer", "api_key")
+OAUTH_CLIENT_AUTH = ("basic", "body")  # RFC 6749 2.3.1: HTTP Basic, or body parameters
+PAGINATIONS = ("offset", "page_number", "stream")
+CURSOR_FORMATS = ("rfc3339", "epoch")
+
+
 @dataclasses.dataclass(frozen=True)
 class EndpointNames:
-    """How one collection is spelled by the vendor."""
+    """How one collection is spelled by the vendor.
+
+    `data_selector` is a key or a JSONPath (`_embedded.conversations`; `$` for a bare
+    array). A comments `path` holding `{id}` (`/api/v2/tickets/{id}/conversations`) is read
+    per ticket, for each ticket the run loaded, through `child_next_link`.
+    """
 
     path: str
     data_selector: str
+    # None: the desk's `cursor_field`.
+    cursor_field: str | None = None
+    # Fixed query parameters sent with every request (sort order, status filters).
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def per_ticket(self) -> bool:
+        """Whether this collection is read per ticket (a child of the tickets)."""
+        return "{id}" in self.path
 
 
 @dataclasses.dataclass(frozen=True)
 class ApiNames:
-    """The vendor's names for everything the source sends or reads."""
+    """The desk's names and mechanisms: everything the source sends or reads.
+
+    A preset (`source/vendors/`) fills them for a known desk; every one is also a setting.
+    """
 
     tickets: EndpointNames = EndpointNames("/v1/tickets", "tickets")
     comments: EndpointNames = EndpointNames("/v1/ticket_comments", "comments")
+    pagination: str = "offset"
     offset_param: str = "offset"
-    limit_param: str = "limit"
+    # None: never sent (the desk's own page size applies).
+    limit_param: str | None = "limit"
     page_size: int = 100
-    # None: the vendor sends no total; pagination then stops at the first short page.
+    page_param: str = "page"
+    first_page: int = 1
+    # What says another page follows: "header" (a `Link: <...>; rel="next"`), a JSONPath to
+    # a next link in the body, or None (only an empty page ends a read).
+    next_link: str | None = None
+    # A change stream's position: a JSONPath to the next cursor and the parameter that
+    # sends it, or a JSONPath to the next URL; and a JSONPath to its end-of-stream flag.
+    next_cursor_path: str | None = None
+    cursor_param: str | None = None
+    next_url_path: str | None = None
+    end_path: str | None = None
+    # None: the vendor sends no total; the read ends on the desk's own end signal.
     total_path: str | None = "total"
     primary_key: str = "id"
     cursor_field: str = "updated_at"
+    cursor_format: str = "rfc3339"
     since_param: str = "updated_since"
-    before_param: str = "updated_before"
+    since_format: str = "rfc3339"
+    # None: the desk has no upper bound; the run's bound is enforced on the records.
+    before_param: str | None = "updated_before"
+    # The desk refuses a since parameter younger than this many seconds (Zendesk: 60).
+    min_since_age: int = 0
+    # How each comment names its ticket; added from the parent when read per ticket.
+    ticket_key: str = "ticket_id"
+    # Next page of a per-ticket comments list: "header", a JSONPath, or None (one page).
+    child_next_link: str | None = "header"
+    auth: str = "oauth2"
+    oauth_client_auth: str = "basic"
     token_path: str = "/oauth/token"
+    api_key_header: str = "X-API-Key"
+    # Headers a desk uses to say how long to wait after a 429, in the order tried.
+    retry_after_headers: tuple[str, ...] = ("Retry-After",)
 
     def endpoint(self, resource: str) -> EndpointNames:
         """The vendor names of one of the two resources, by dlt resource name."""
         return {TICKETS_RESOURCE: self.tickets, COMMENTS_RESOURCE: self.comments}[resource]
+
+    def cursor_of(self, resource: str) -> str:
+        """The cursor field of one resource."""
+        return self.endpoint(resource).cursor_field or self.cursor_field
 
 
 @dataclasses.dataclass(frozen=True)

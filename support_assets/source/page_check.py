@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 import requests
-from dlt.common import logger
+from dlt.common import jsonpath, logger
 
 from support_assets.source.errors import (
     DuplicateIdInPage,
@@ -25,6 +25,11 @@ from support_assets.source.session import describe
 from support_assets.source.telemetry import Telemetry
 from support_assets.source.workarounds import SharedInRun
 
+# The setting behind each resource's data selector, for errors that say what to change.
+SELECTOR_SETTINGS = {
+    "support_tickets": "SUPPORT_TICKETS_SELECTOR",
+    "ticket_comments": "SUPPORT_COMMENTS_SELECTOR",
+}
 # A primary key never changes type: integers that fit BIGINT, or strings, one kind per
 # resource. A float id (1.5) would turn the whole key column into DOUBLE.
 _INT64 = (-(2**63), 2**63 - 1)
@@ -58,6 +63,13 @@ class PageCheck(SharedInRun):
     ) -> None:
         self.resource = resource
         self.data_selector = data_selector
+        # A plain key is read with a dict lookup; `$` is the body itself (a bare array);
+        # anything else is a JSONPath (`_embedded.conversations`).
+        self._path = (
+            None
+            if data_selector == "$" or data_selector.isidentifier()
+            else jsonpath.compile_path(data_selector)
+        )
         self.primary_key = primary_key
         self.offset_param = offset_param
         self.telemetry = telemetry
@@ -84,13 +96,14 @@ class PageCheck(SharedInRun):
             f"({content_type})"
         )
         body = self._parse(response.content, where)
-        records = body.get(self.data_selector) if isinstance(body, dict) else None
+        records = self._records(body)
         if not isinstance(records, list):
             keys = sorted(body)[:10] if isinstance(body, dict) else type(body).__name__
+            setting = SELECTOR_SETTINGS.get(self.resource, "the selector setting")
             raise MalformedPage(
                 f"{where} without a list at data selector {self.data_selector!r} (keys: "
                 f"{keys}). Nothing from this run was loaded and the cursor did not move; "
-                "check the selector setting for this resource."
+                f"check {setting} (a key, a JSONPath, or $ for a bare array)."
             )
         self.last_page_size = len(records)
         keep = [r for r in records if isinstance(r, dict) and r.get(self.primary_key) is not None]
@@ -101,7 +114,8 @@ class PageCheck(SharedInRun):
                 self.missing_id_offsets.append(offset)
         usable = self._refuse_unusable_ids(keep, request)
         if len(usable) != len(records):
-            body[self.data_selector] = keep = usable
+            keep = usable
+            body = self._with_records(body, keep)
         check_unique_ids(
             keep, self.primary_key, self.cursor_field, f"{self.resource}: {describe(request)}"
         )
@@ -112,6 +126,25 @@ class PageCheck(SharedInRun):
         self.telemetry.count_page(self.resource, len(records))
         # Every later reader (dlt's data selector, the paginator's total) gets this parse.
         response.json = lambda **_: body  # type: ignore[method-assign]
+
+    def _records(self, body: Any) -> Any:
+        """The page's list of records, wherever the selector points."""
+        if self.data_selector == "$":
+            return body
+        if self._path is None:
+            return body.get(self.data_selector) if isinstance(body, dict) else None
+        found = jsonpath.find_values(self._path, body) if isinstance(body, dict) else []
+        return found[0] if len(found) == 1 else None
+
+    def _with_records(self, body: Any, records: list[Any]) -> Any:
+        """The body with its records replaced (those refused taken out)."""
+        if self.data_selector == "$":
+            return records
+        if self._path is None:
+            body[self.data_selector] = records
+            return body
+        self._path.update(body, records)
+        return body
 
     def raise_for_rejects(self) -> None:
         """Fail the resource if any record lacked its primary key; none of them is written."""

@@ -26,6 +26,9 @@ from support_assets.source.telemetry import Telemetry
 from support_assets.source.workarounds import SharedInRun
 
 RETRY_EXCEPTIONS = (ConnectionError, Timeout, ChunkedEncodingError)
+# A wait above this many seconds (about 31 years) is a Unix time: `X-RateLimit-Reset`
+# comes both ways, depending on the desk.
+EPOCH_THRESHOLD = 10**9
 
 
 class TokenRefresher(Protocol):
@@ -48,7 +51,10 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return None
     value = value.strip()
     if re.fullmatch(r"\d+", value):
-        return float(value)
+        seconds = float(value)
+        if seconds > EPOCH_THRESHOLD:  # a reset written as a Unix time, not a delay
+            return max(0.0, seconds - (time.time() if now is None else now))
+        return seconds
     parsed = email.utils.parsedate_tz(value)
     if parsed is None:
         return None
@@ -76,9 +82,11 @@ class RetryingSession(SharedInRun, requests.Session):
         policy: RetryPolicy,
         telemetry: Telemetry,
         sleep: Callable[[float], None] = time.sleep,
+        retry_after_headers: tuple[str, ...] = ("Retry-After",),
     ) -> None:
         super().__init__()
         self.policy = policy
+        self.retry_after_headers = retry_after_headers
         self.telemetry = telemetry
         self.tokens: TokenRefresher | None = None
         self._sleep = sleep
@@ -216,11 +224,31 @@ class RetryingSession(SharedInRun, requests.Session):
         request.headers["Authorization"] = bearer
         return bearer
 
+    def _retry_after(self, response: requests.Response | None) -> str | None:
+        """How long the desk asked to wait, from the first of its headers that says.
+
+        `Retry-After` (RFC 9110), or the desk's own (`X-RateLimit-Retry-After`); failing
+        those, a spent budget's reset (`X-RateLimit-Remaining: 0` with `X-RateLimit-Reset`,
+        in seconds or as a Unix time).
+        """
+        if response is None:
+            return None
+        headers = response.headers
+        for name in self.retry_after_headers:
+            if headers.get(name):
+                return headers[name]
+        for prefix in ("X-RateLimit", "RateLimit", "X-Rate-Limit"):
+            if headers.get(f"{prefix}-Remaining", "").strip() == "0" and headers.get(
+                f"{prefix}-Reset"
+            ):
+                return headers[f"{prefix}-Reset"]
+        return None
+
     def _wait(self, state: tenacity.RetryCallState) -> float:
         """Exponential backoff, but never earlier than `Retry-After` says."""
         backoff = self.policy.backoff(state.attempt_number)
         response = _response_of(state)
-        header = response.headers.get("Retry-After") if response is not None else None
+        header = self._retry_after(response)
         asked = parse_retry_after(header)
         if asked is None:
             return backoff
@@ -240,7 +268,7 @@ class RetryingSession(SharedInRun, requests.Session):
         waited = state.next_action.sleep if state.next_action else 0.0
         if response is not None:
             cause = str(response.status_code)
-            retry_after = response.headers.get("Retry-After")
+            retry_after = self._retry_after(response)
             response.close()
         else:
             exc = state.outcome.exception() if state.outcome else None

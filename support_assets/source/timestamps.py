@@ -8,7 +8,7 @@ RFC3339 = "%Y-%m-%dT%H:%M:%SZ"
 
 def format_ts(value: dt.datetime) -> str:
     """RFC 3339 in UTC with a `Z`, the form the contract sends and accepts."""
-    return value.astimezone(dt.UTC).strftime(RFC3339)
+    return aware(value).astimezone(dt.UTC).strftime(RFC3339)
 
 
 def parse_ts(value: str) -> dt.datetime:
@@ -29,7 +29,7 @@ def aware(value: dt.datetime | str) -> dt.datetime:
 
 def second_after(value: dt.datetime) -> dt.datetime:
     """The start of the second after `value`'s: a window that ends there holds that second."""
-    return value.astimezone(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=1)
+    return aware(value).astimezone(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=1)
 
 
 # How a desk writes the since parameter: RFC 3339 text, or Unix seconds.

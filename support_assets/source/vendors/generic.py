@@ -1,0 +1,9 @@
+"""The reference Support API contract, the sandbox's own `openapi.yaml`.
+
+OAuth2 client credentials (HTTP Basic client authentication), offset pages with a total,
+`updated_since`/`updated_before` windows ordered by (`updated_at`, `id`).
+"""
+
+from support_assets.source.contract import ApiNames
+
+PRESET = ApiNames()
