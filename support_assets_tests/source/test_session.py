@@ -1,6 +1,7 @@
 """The retrying session: the retry policy, Retry-After, timeouts and revoked tokens, over HTTP."""
 
 import dataclasses
+import datetime as dt
 import threading
 import time
 from typing import Any
@@ -12,7 +13,7 @@ from support_assets.sandbox import SandboxServer
 from support_assets.source.connection import Connection, connect
 from support_assets.source.contract import DEFAULT_RETRY, RetryPolicy
 from support_assets.source.errors import RetryAfterTooLong, SupportApiError
-from support_assets.source.session import RetryingSession
+from support_assets.source.session import RetryingSession, describe, parse_retry_after
 from support_assets.source.telemetry import Telemetry
 from support_assets_tests.helpers import CLIENT_ID, CLIENT_SECRET
 
@@ -42,6 +43,80 @@ def get_page(connection: Connection, offset: int = 0, **params: Any) -> requests
         params={"offset": offset, "limit": 100, **params},
         headers={"Authorization": connection.auth.bearer()},
     )
+
+
+# 2026-06-30 12:00:00 UTC, as the clock `parse_retry_after` compares an HTTP-date with.
+NOON = dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("120", 120.0),
+        (" 7 ", 7.0),
+        ("Tue, 30 Jun 2026 12:01:30 GMT", 90.0),
+        ("Tue, 30 Jun 2026 11:59:00 GMT", 0.0),
+        ("-5", None),
+        ("1.5", None),
+        ("soon", None),
+        ("", None),
+        (None, None),
+    ],
+    ids=[
+        "delta-seconds",
+        "padded",
+        "http-date-ahead",
+        "http-date-past-is-zero",
+        "negative",
+        "fraction",
+        "word",
+        "empty",
+        "absent",
+    ],
+)
+def test_retry_after_is_read_as_delta_seconds_or_an_http_date(
+    header: str | None, seconds: float | None
+) -> None:
+    assert parse_retry_after(header, now=NOON) == seconds
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "described"),
+    [
+        (
+            "GET",
+            "http://desk.test/v1/tickets?offset=300&limit=100",
+            "GET /v1/tickets?offset=300&limit=100",
+        ),
+        ("POST", "http://desk.test/oauth/token", "POST /oauth/token"),
+        (
+            "GET",
+            "http://desk.test/v1/tickets?api_key=k-93f1&offset=0",
+            "GET /v1/tickets?api_key=[redacted]&offset=0",
+        ),
+        # An encoded `&` inside a secret cannot split it: redacted before unquoting.
+        (
+            "GET",
+            "http://desk.test/v1/tickets?token=a%26b%3Dc&limit=1",
+            "GET /v1/tickets?token=[redacted]&limit=1",
+        ),
+        ("GET", "http://desk.test/v1/tickets?q=a%20b", "GET /v1/tickets?q=a b"),
+    ],
+    ids=["page", "no-query", "secret-parameter", "encoded-secret", "unquoted"],
+)
+def test_a_request_is_described_by_method_path_and_query_without_host_or_secrets(
+    method: str, url: str, described: str
+) -> None:
+    assert describe(requests.Request(method, url).prepare()) == described
+
+
+def test_a_configured_secret_in_a_request_is_not_described(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SUPPORT_API_CLIENT_SECRET", "canary-0042")
+    request = requests.Request("GET", "http://desk.test/v1/canary-0042?q=canary-0042").prepare()
+
+    assert describe(request) == "GET /v1/[redacted]?q=[redacted]"
 
 
 def data_requests(stats: dict[str, Any], path: str = "GET /v1/tickets") -> dict[str, int]:
