@@ -210,6 +210,8 @@ def test_a_window_becomes_each_resources_incremental_bounds_in_utc() -> None:
             "primary_key": [],
             "on_cursor_value_missing": "raise",
         }
+        # In UTC, as the Arrow pages' cursor column holds them (not merely the same instant).
+        assert incremental["initial_value"].tzinfo is dt.UTC
         assert convert(dt.datetime(2026, 1, 1, tzinfo=dt.UTC)) == "2026-01-01T00:00:00Z"
         assert convert(None) is None
 
