@@ -197,23 +197,23 @@ def test_an_empty_window_still_asks_once_and_then_stops() -> None:
 
 def test_a_window_of_more_than_window_pages_is_read_in_time_slices() -> None:
     reader = Reader()
-    # 50 pages of 100 is the largest slice read in one go: a day holding 10,000 records
-    # becomes 2 slices of 12 hours, and the first page's records are dropped (read again
-    # with their slice).
+    # 50 pages of 100 is the largest slice read in one go: a day holding 10,001 records
+    # needs 3 slices, of 8 hours each, and the first page's records are dropped (read
+    # again with their slice).
     data = [_record(i) for i in range(100)]
-    response = _page(list(range(100)), 10_000, 0)
-    reader.paginator.update_state(response, data)
+    reader.paginator.update_state(_page(list(range(100)), 10_001, 0), data)
 
     assert data == []
     assert reader.paginator.splits == 1
     assert reader.paginator.windows == [
-        (START, START + dt.timedelta(hours=12)),
-        (START + dt.timedelta(hours=12), END),
+        (START, START + dt.timedelta(hours=8)),
+        (START + dt.timedelta(hours=8), START + dt.timedelta(hours=16)),
+        (START + dt.timedelta(hours=16), END),
     ]
     reader.paginator.update_request(reader.request)
     assert reader.request.params == {
         "updated_since": "2026-01-01T00:00:00Z",
-        "updated_before": "2026-01-01T12:00:00Z",
+        "updated_before": "2026-01-01T08:00:00Z",
         "offset": 0,
         "limit": 100,
     }

@@ -91,8 +91,7 @@ def test_plain_dlt_loads_the_window_from_dlts_config_and_secrets(
 
     with pipeline.sql_client() as client:
         loaded = client.execute_sql(
-            "select (select count(*) from support_tickets), "
-            "(select count(*) from ticket_comments)"
+            "select (select count(*) from support_tickets), (select count(*) from ticket_comments)"
         )
     expected = (in_window(tickets, start, end), in_window(comments, start, end))
     assert 0 < expected[0] < len(tickets) and 0 < expected[1] < len(comments)
