@@ -1,23 +1,16 @@
-"""The retry policy and token handling, over real HTTP against the sandbox."""
+"""Retries and tokens end to end: whole loads through Dagster against the sandbox.
+
+The session's and the OAuth helper's own tests are with the tests of the source's modules.
+"""
 
 import dataclasses
-import threading
-import time
 from typing import Any
 
 import pytest
-import requests
 
-from support_assets.resources import SupportApiResource
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
-from support_assets.source.contract import RetryPolicy
-from support_assets.source.errors import RetryAfterTooLong, SupportApiError
-from support_assets.source.session import RetryingSession
-from support_assets.source.telemetry import Telemetry
 from support_assets_tests.helpers import (
-    CLIENT_ID,
-    CLIENT_SECRET,
     COMMENTS,
     TICKETS,
     failure_message,
@@ -26,35 +19,6 @@ from support_assets_tests.helpers import (
     table_exists,
     warehouse_rows,
 )
-
-FAST = RetryPolicy(backoff_factor=0.01, max_wait=30.0)
-
-
-class SleepLog:
-    """Records the waits the policy chose instead of sleeping through them."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
-def session_for(sandbox: SandboxServer, policy: RetryPolicy = FAST) -> tuple[Any, SleepLog]:
-    connection = SupportApiResource(
-        base_url=sandbox.url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
-    ).connect(Settings(retry=policy))
-    sleeps = SleepLog()
-    connection.session._sleep = sleeps
-    return connection, sleeps
-
-
-def get_page(connection: Any, offset: int = 0, **params: Any) -> requests.Response:
-    return connection.session.get(
-        f"{connection.base_url}/v1/tickets",
-        params={"offset": offset, "limit": 100, **params},
-        headers={"Authorization": connection.auth.bearer()},
-    )
 
 
 def data_requests(stats: dict[str, Any], path: str = "GET /v1/tickets") -> dict[str, int]:
@@ -89,74 +53,6 @@ def test_rate_limits_and_5xx_bursts_deliver_everything_within_four_attempts(
         "(select count(distinct id) from support.ticket_comments)",
     )
     assert counts == [(TICKETS, COMMENTS)]
-
-
-def test_server_error_that_persists_fails_after_four_attempts_naming_the_request(
-    api_env: SandboxServer,
-) -> None:
-    api_env.set_faults({"name": "server_errors", "ratio": 1.0})
-    connection, sleeps = session_for(api_env, dataclasses.replace(FAST, max_retries=1))
-
-    with pytest.raises(SupportApiError, match=r"HTTP 50\d after 2 attempts on GET /v1/tickets"):
-        get_page(connection)
-
-    assert len(sleeps.waits) == 1
-
-
-def test_bad_request_is_not_retried(api_env: SandboxServer) -> None:
-    connection, sleeps = session_for(api_env)
-
-    response = get_page(connection, limit=101)
-
-    assert response.status_code == 400
-    assert sleeps.waits == []
-    assert data_requests(api_env.stats()) == {"400": 1}
-
-
-@pytest.mark.parametrize("retry_after", [0, 2], ids=["zero", "two-seconds"])
-def test_retry_after_is_never_undercut_and_zero_still_backs_off(
-    api_env: SandboxServer, retry_after: int
-) -> None:
-    api_env.set_faults({"name": "rate_limit", "ratio": 1.0, "retry_after": retry_after})
-    connection, sleeps = session_for(api_env)
-
-    for offset in range(0, 300, 100):
-        assert get_page(connection, offset).status_code == 200
-
-    retries = list(connection.telemetry.recent_retries)
-    assert len(retries) == api_env.stats()["faults_injected"]["rate_limit"] == len(sleeps.waits)
-    for cause, header, waited in retries:
-        assert cause == "429" and header is not None
-        if header.isdigit():
-            assert waited >= max(int(header), FAST.backoff(1))
-        else:  # the HTTP-date form, at whole-second resolution
-            assert waited >= retry_after - 1
-        assert waited > 0
-    assert connection.telemetry.rate_limited == len(retries)
-
-
-def test_retry_after_longer_than_the_maximum_wait_fails_instead_of_retrying_early(
-    api_env: SandboxServer,
-) -> None:
-    api_env.set_faults({"name": "rate_limit", "ratio": 1.0, "retry_after": 120})
-    connection, sleeps = session_for(api_env, dataclasses.replace(FAST, max_wait=10))
-
-    with pytest.raises(RetryAfterTooLong, match=r"Retry-After 120s.*SUPPORT_MAX_RETRY_WAIT"):
-        get_page(connection)
-
-    assert sleeps.waits == []
-
-
-def test_connection_refused_is_retried_then_reported(sandbox: SandboxServer) -> None:
-    telemetry = Telemetry()
-    sleeps = SleepLog()
-    session = RetryingSession(FAST, telemetry, sleep=sleeps)
-
-    with pytest.raises(SupportApiError, match="ConnectionError after 4 attempts on GET /nowhere"):
-        session.get("http://127.0.0.1:9/nowhere")
-
-    assert len(sleeps.waits) == 3
-    assert telemetry.retries_by_status["ConnectionError"] == 3
 
 
 @pytest.mark.parametrize(
@@ -256,90 +152,6 @@ def test_a_duckdb_file_named_like_the_dataset_is_refused(settings: Settings) -> 
 
     with pytest.raises(ValueError, match="ambiguous catalog"):
         destination_of(clash)
-
-
-def test_a_401_for_a_token_the_other_thread_replaced_repeats_with_the_replacement(
-    api_env: SandboxServer,
-) -> None:
-    connection, _ = session_for(api_env)
-    auth = connection.auth
-    first = auth.bearer()
-    api_env.revoke_tokens()
-    # The 401 to the revoked token takes 2 s to come back, long enough for the other
-    # resource's thread to act meanwhile.
-    api_env.set_faults({"name": "slow", "delay": 2.0, "unauthorized": 1})
-    page: dict[str, Any] = {}
-    one_resource = threading.Thread(target=lambda: page.update(response=get_page(connection)))
-    one_resource.start()
-    deadline = time.monotonic() + 30
-    while not api_env.stats()["faults_injected"] and time.monotonic() < deadline:
-        time.sleep(0.01)
-    # The other thread meets its own 401 first and replaces the token, and the vendor's
-    # next rotation revokes that replacement too, before this page's 401 comes back.
-    auth.invalidate(first)
-    assert auth.bearer() != first
-    api_env.revoke_tokens()
-    one_resource.join(timeout=60)
-
-    assert page["response"].status_code == 200
-    assert data_requests(api_env.stats()) == {"401": 2, "200": 1}
-    assert api_env.stats()["token_grants"] == 3
-    assert connection.telemetry.token_recoveries == 2
-
-
-def test_a_request_that_times_out_is_retried_then_reported(api_env: SandboxServer) -> None:
-    api_env.set_faults({"name": "slow", "delay": 1.0})
-    connection, sleeps = session_for(api_env, dataclasses.replace(FAST, request_timeout=0.2))
-
-    with pytest.raises(SupportApiError, match="ReadTimeout after 4 attempts on GET /v1/tickets"):
-        get_page(connection)
-
-    assert len(sleeps.waits) == 3
-    assert dict(connection.telemetry.retries_by_status) == {"ReadTimeout": 3}
-    # The server answers the four abandoned requests late: wait for them, so that they
-    # do not land in the next test's stats.
-    deadline = time.monotonic() + 30
-    while sum(data_requests(api_env.stats()).values()) < 4 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert data_requests(api_env.stats()) == {"200": 4}
-
-
-@pytest.mark.parametrize(("burst", "delivered"), [(3, True), (4, False)], ids=["3-fail", "4-fail"])
-def test_the_default_policy_makes_four_attempts_backing_off_by_a_factor_of_two(
-    api_env: SandboxServer, burst: int, delivered: bool
-) -> None:
-    api_env.set_faults({"name": "server_errors", "ratio": 1.0, "burst": burst})
-    connection, sleeps = session_for(api_env, Settings.from_env({}).retry)
-
-    if delivered:
-        assert get_page(connection).status_code == 200
-    else:
-        with pytest.raises(SupportApiError, match=r"HTTP 50\d after 4 attempts"):
-            get_page(connection)
-
-    assert sum(data_requests(api_env.stats()).values()) == 4
-    assert api_env.stats()["faults_injected"] == {"server_errors": min(burst, 4)}
-    assert sleeps.waits == [2.0, 4.0, 8.0]
-
-
-def test_a_token_is_renewed_a_margin_before_it_expires(api_env: SandboxServer) -> None:
-    api_env.reset(token_ttl=4)
-    connection = SupportApiResource(
-        base_url=api_env.url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
-    ).connect(Settings(retry=FAST, token_refresh_margin=60))
-    first = connection.auth.bearer()
-
-    # A 4 s token renews with half its life left (the margin, at most half the lifetime).
-    deadline = time.monotonic() + 30
-    while connection.auth.bearer() == first and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-    assert connection.auth.bearer() != first
-    # The old token still opens the API: the client let go of it before the server did.
-    old = requests.get(
-        f"{api_env.url}/v1/tickets", params={"limit": 1}, headers={"Authorization": first}
-    )
-    assert old.status_code == 200
 
 
 def test_a_token_response_without_access_token_fails_before_any_bearer_none(

@@ -1,0 +1,40 @@
+"""The total, end to end: a vendor that sends none, and a total path that finds none."""
+
+import dataclasses
+
+from support_assets.sandbox import SandboxServer
+from support_assets.settings import Settings
+from support_assets.source.contract import ApiNames
+from support_assets_tests.helpers import (
+    TICKETS,
+    failure_message,
+    materialize,
+    warehouse_rows,
+)
+
+
+def test_vendor_without_a_total_pages_until_a_short_page(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    no_total = dataclasses.replace(settings, api=ApiNames(total_path=None))
+
+    assert materialize(no_total).success
+
+    assert warehouse_rows(settings, "select count(*) from support.support_tickets") == [(TICKETS,)]
+    # Three pages of 100, 100 and 50: the short one ends the collection.
+    assert api_env.stats()["requests"]["GET /v1/tickets"] == {"200": 3}
+
+
+def test_missing_total_fails_naming_the_setting_without_printing_the_page(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    wrong = dataclasses.replace(settings, api=ApiNames(total_path="count"))
+
+    result = materialize(wrong)
+
+    assert not result.success
+    message = failure_message(result)
+    assert "has no integer total at 'count'" in message
+    assert "SUPPORT_TOTAL_PATH" in message
+    first_subject = api_env.truth("tickets")[0]["subject"]
+    assert first_subject not in message
