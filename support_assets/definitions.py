@@ -1,5 +1,7 @@
 """The code location: the one place that builds `dg.Definitions`."""
 
+from typing import Any
+
 import dagster as dg
 from dagster_dlt import DagsterDltResource
 
@@ -11,6 +13,7 @@ from support_assets.jobs import build_jobs
 from support_assets.resources import SupportApiResource
 from support_assets.schedules import build_schedules
 from support_assets.settings import Settings
+from support_assets.source.contract import CREDENTIAL_SETTINGS
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -30,9 +33,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             "dlt": DagsterDltResource(),
             "support_api": SupportApiResource(
                 base_url=dg.EnvVar("SUPPORT_API_BASE_URL"),
-                client_id=dg.EnvVar("SUPPORT_API_CLIENT_ID"),
-                client_secret=dg.EnvVar("SUPPORT_API_CLIENT_SECRET"),
                 token_url=settings.token_url,
+                **credentials_of(settings.api.auth),
             ),
             # The webhook URL is a secret: an `EnvVar`, resolved at each sensor tick and shown
             # in the UI by name only. Unset, alerts go to the sensors' log and the UI alone
@@ -42,6 +44,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ),
         },
     )
+
+
+def credentials_of(auth: str) -> dict[str, Any]:
+    """The resource's credential fields for an auth kind, each bound to its variable.
+
+    Only the chosen kind's: an `EnvVar` of an unset variable fails the run.
+    """
+    return {field: dg.EnvVar(name) for field, name in CREDENTIAL_SETTINGS[auth]}
 
 
 @dg.definitions

@@ -4,16 +4,22 @@ import dagster as dg
 from pydantic import Field
 
 from support_assets.settings import Settings
-from support_assets.source.connection import Connection, connect, token_url_of
+from support_assets.source.connection import Connection, Credentials, connect, token_url_of
 from support_assets.source.contract import MAX_REREADS, WINDOW_PAGES, ApiNames
 
 
 class SupportApiResource(dg.ConfigurableResource):
-    """OAuth2 client credentials and base URL of the Support API (secrets via env vars)."""
+    """The desk's base URL and credentials, for the auth kind it uses (secrets via env vars)."""
 
     base_url: str = Field(description="Base URL of the API, e.g. https://desk.example.com")
-    client_id: str = Field(description="OAuth2 client id (SUPPORT_API_CLIENT_ID)")
-    client_secret: str = Field(description="OAuth2 client secret (SUPPORT_API_CLIENT_SECRET)")
+    client_id: str = Field(default="", description="OAuth2 client id (SUPPORT_API_CLIENT_ID)")
+    client_secret: str = Field(
+        default="", description="OAuth2 client secret (SUPPORT_API_CLIENT_SECRET)"
+    )
+    username: str = Field(default="", description="HTTP Basic user (SUPPORT_API_USERNAME)")
+    password: str = Field(default="", description="HTTP Basic password (SUPPORT_API_PASSWORD)")
+    api_token: str = Field(default="", description="Bearer token (SUPPORT_API_TOKEN)")
+    api_key: str = Field(default="", description="API key (SUPPORT_API_KEY)")
     token_url: str = Field(
         default="",
         description="OAuth2 token endpoint; empty means base URL + the token path",
@@ -36,8 +42,14 @@ class SupportApiResource(dg.ConfigurableResource):
         settings = settings or Settings()
         return connect(
             self.base_url,
-            self.client_id,
-            self.client_secret,
+            credentials=Credentials(
+                client_id=self.client_id,
+                client_secret=self.client_secret,
+                username=self.username,
+                password=self.password,
+                api_token=self.api_token,
+                api_key=self.api_key,
+            ),
             token_url=self.token_url,
             api=settings.api,
             retry=settings.retry,

@@ -180,20 +180,20 @@ class Settings:
 
 def read_api(get: "_Reader", base: ApiNames) -> ApiNames:
     """The desk's names and mechanisms: the preset's, each overridden by its own setting."""
-    endpoints = {}
-    for resource, prefix in (
-        (base.tickets, "SUPPORT_TICKETS"),
-        (base.comments, "SUPPORT_COMMENTS"),
-    ):
-        endpoints[prefix] = EndpointNames(
-            get.text(f"{prefix}_PATH", resource.path),
-            get.text(f"{prefix}_SELECTOR", resource.data_selector),
-            cursor_field=get.optional(f"{prefix}_CURSOR_FIELD", resource.cursor_field),
-            params=get.params(f"{prefix}_PARAMS", resource.params),
-        )
+    tickets, comments = base.tickets, base.comments
     return ApiNames(
-        tickets=endpoints["SUPPORT_TICKETS"],
-        comments=endpoints["SUPPORT_COMMENTS"],
+        tickets=EndpointNames(
+            get.text("SUPPORT_TICKETS_PATH", tickets.path),
+            get.text("SUPPORT_TICKETS_SELECTOR", tickets.data_selector),
+            cursor_field=get.optional("SUPPORT_TICKETS_CURSOR_FIELD", tickets.cursor_field),
+            params=get.params("SUPPORT_TICKETS_PARAMS", tickets.params),
+        ),
+        comments=EndpointNames(
+            get.text("SUPPORT_COMMENTS_PATH", comments.path),
+            get.text("SUPPORT_COMMENTS_SELECTOR", comments.data_selector),
+            cursor_field=get.optional("SUPPORT_COMMENTS_CURSOR_FIELD", comments.cursor_field),
+            params=get.params("SUPPORT_COMMENTS_PARAMS", comments.params),
+        ),
         pagination=get.choice("SUPPORT_PAGINATION", base.pagination, PAGINATIONS),
         offset_param=get.text("SUPPORT_OFFSET_PARAM", base.offset_param),
         limit_param=get.optional("SUPPORT_LIMIT_PARAM", base.limit_param),

@@ -14,6 +14,7 @@ from requests.auth import AuthBase
 
 from support_assets.source.auth import SupportOAuth2
 from support_assets.source.contract import (
+    CREDENTIAL_SETTINGS,
     DEFAULT_API,
     DEFAULT_RETRY,
     MAX_REREADS,
@@ -79,18 +80,6 @@ class Credentials:
     api_key: str = ""
 
 
-# The setting that holds each credential, for errors that say what to set.
-_CREDENTIAL_SETTINGS = {
-    "oauth2": (
-        ("client_id", "SUPPORT_API_CLIENT_ID"),
-        ("client_secret", "SUPPORT_API_CLIENT_SECRET"),
-    ),
-    "basic": (("username", "SUPPORT_API_USERNAME"), ("password", "SUPPORT_API_PASSWORD")),
-    "bearer": (("api_token", "SUPPORT_API_TOKEN"),),
-    "api_key": (("api_key", "SUPPORT_API_KEY"),),
-}
-
-
 def build_auth(
     api: ApiNames,
     credentials: Credentials,
@@ -102,7 +91,7 @@ def build_auth(
     """The desk's auth kind (`SUPPORT_AUTH`) with its credentials; refuses missing ones."""
     missing = [
         setting
-        for field, setting in _CREDENTIAL_SETTINGS[api.auth]
+        for field, setting in CREDENTIAL_SETTINGS[api.auth]
         if not getattr(credentials, field)
     ]
     if missing:

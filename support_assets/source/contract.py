@@ -30,6 +30,16 @@ DEFAULT_START_DATE = dt.date(2024, 1, 1)
 AUTH_KINDS = ("oauth2", "basic", "bearer", "api_key")
 OAUTH_CLIENT_AUTH = ("basic", "body")  # RFC 6749 2.3.1: HTTP Basic, or body parameters
 PAGINATIONS = ("offset", "page_number", "stream")
+# The credentials each auth kind reads: (the connection's field, the setting that holds it).
+CREDENTIAL_SETTINGS: dict[str, tuple[tuple[str, str], ...]] = {
+    "oauth2": (
+        ("client_id", "SUPPORT_API_CLIENT_ID"),
+        ("client_secret", "SUPPORT_API_CLIENT_SECRET"),
+    ),
+    "basic": (("username", "SUPPORT_API_USERNAME"), ("password", "SUPPORT_API_PASSWORD")),
+    "bearer": (("api_token", "SUPPORT_API_TOKEN"),),
+    "api_key": (("api_key", "SUPPORT_API_KEY"),),
+}
 CURSOR_FORMATS = ("rfc3339", "epoch")
 
 

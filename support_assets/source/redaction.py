@@ -17,7 +17,15 @@ from typing import Any
 
 REDACTED = "[redacted]"
 # Settings whose values are secrets; their values are redacted wherever they appear.
-SECRET_SETTINGS = ("SUPPORT_API_CLIENT_SECRET", "SUPPORT_ALERT_WEBHOOK_URL")
+# The username too: Freshdesk's API key is sent as the Basic username.
+SECRET_SETTINGS = (
+    "SUPPORT_API_CLIENT_SECRET",
+    "SUPPORT_API_PASSWORD",
+    "SUPPORT_API_TOKEN",
+    "SUPPORT_API_KEY",
+    "SUPPORT_API_USERNAME",
+    "SUPPORT_ALERT_WEBHOOK_URL",
+)
 # Shorter values would redact ordinary words and numbers.
 MIN_SECRET_LENGTH = 6
 

@@ -1,5 +1,6 @@
 """Pages to Arrow: the types the row path would give, or the row path itself."""
 
+import copy
 import datetime as dt
 from typing import Any
 
@@ -32,7 +33,9 @@ def ticket(i: int, **fields: Any) -> dict[str, Any]:
 
 
 def pages_step(telemetry: Telemetry, batch_rows: int = 5_000) -> ArrowPages:
-    resource = dlt.resource([], name="support_tickets", columns=CONTRACT_COLUMNS["support_tickets"])
+    resource = dlt.resource(
+        [], name="support_tickets", columns=copy.deepcopy(CONTRACT_COLUMNS["support_tickets"])
+    )
     resource.apply_hints(columns={"updated_at": {"data_type": "timestamp"}})
     return ArrowPages(resource, "updated_at", telemetry, batch_rows=batch_rows)
 

@@ -108,11 +108,6 @@ def test_reading_a_naive_timestamp_does_not_depend_on_the_machines_zone() -> Non
     assert aware(dt.datetime(2026, 5, 1, 12)) == dt.datetime(2026, 5, 1, 12, tzinfo=UTC)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="format_ts and second_after convert a naive value with astimezone(), which takes "
-    "it as the machine's local time, where the module's rule is that naive values are UTC",
-)
 @pytest.mark.usefixtures("machine_zone_india")
 def test_writing_a_naive_timestamp_takes_it_as_utc_whatever_the_machines_zone() -> None:
     naive = dt.datetime(2026, 5, 1, 12, 0, 0, 500000)
