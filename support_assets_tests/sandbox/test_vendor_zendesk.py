@@ -168,6 +168,23 @@ def test_revoked_bearer_tokens_get_invalid_token_while_api_tokens_stay_valid(des
     assert desk.server.stats()["faults_injected"] == {"token_revoke": 2}
 
 
+def test_early_expiry_kills_bearer_tokens_but_not_api_tokens(desk: Desk) -> None:
+    desk.server.set_faults({"name": "token_early_expiry", "lifetime": 0})
+    url, params = desk.server.url + TICKETS_PATH, {"start_time": 0, "per_page": 1}
+    response = desk.bare.get(url, params=params, headers=desk.bearer(), timeout=10)
+    assert (response.status_code, response.json()["error"]) == (401, "invalid_token")
+    assert desk.get(TICKETS_PATH, **params).status_code == 200
+    assert desk.server.stats()["faults_injected"] == {"token_early_expiry": 1}
+
+
+@pytest.mark.parametrize("path", [TICKETS_PATH, EVENTS_PATH], ids=["tickets", "events"])
+def test_the_json_suffix_is_optional(desk: Desk, path: str) -> None:
+    with_suffix = desk.ok(desk.server.url + path, start_time=0, per_page=3)
+    assert desk.ok(desk.server.url + path.removesuffix(".json"), start_time=0, per_page=3) == (
+        with_suffix
+    )
+
+
 def test_the_reference_contracts_routes_are_not_served(desk: Desk) -> None:
     assert desk.get("/v1/tickets").status_code == 404
     assert desk.token(data={"grant_type": "client_credentials"}).status_code == 401
