@@ -193,6 +193,8 @@ def read_api(get: "_Reader", base: ApiNames) -> ApiNames:
             get.text("SUPPORT_COMMENTS_SELECTOR", comments.data_selector),
             cursor_field=get.optional("SUPPORT_COMMENTS_CURSOR_FIELD", comments.cursor_field),
             params=get.params("SUPPORT_COMMENTS_PARAMS", comments.params),
+            nested=get.optional("SUPPORT_COMMENTS_NESTED", comments.nested),
+            nested_filter=get.pair("SUPPORT_COMMENTS_NESTED_FILTER", comments.nested_filter),
         ),
         pagination=get.choice("SUPPORT_PAGINATION", base.pagination, PAGINATIONS),
         offset_param=get.text("SUPPORT_OFFSET_PARAM", base.offset_param),
@@ -294,6 +296,18 @@ class _Reader:
         if value not in choices:
             raise SettingsError(f"{name}={value!r}: use one of {', '.join(choices)}")
         return value
+
+    def pair(self, name: str, default: tuple[str, str] | None) -> tuple[str, str] | None:
+        """`field=value`; set empty for none."""
+        if name not in self.env:
+            return default
+        raw = self._raw(name)
+        if raw is None:
+            return None
+        field, sep, value = raw.partition("=")
+        if not sep or not field.strip():
+            raise SettingsError(f"{name}={raw!r} is not field=value")
+        return field.strip(), value.strip()
 
     def names(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
         """A comma-separated list of names (header names, ...)."""

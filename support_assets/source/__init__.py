@@ -37,6 +37,7 @@ from support_assets.source.contract import (
     WINDOW_PAGES,
     ApiNames,
 )
+from support_assets.source.nested import NestedRecords
 from support_assets.source.window import LoadWindow
 from support_assets.source.workarounds import (
     add_dlt_columns_to_arrow_pages,
@@ -132,4 +133,10 @@ def support_source(
             renamed={f"_{TICKETS_RESOURCE}_{api.primary_key}": api.ticket_key} if child else {},
         )
         resource.add_step(pages, insert_at=1)
+        nested = api.endpoint(resource.name).nested
+        if nested:
+            # Before the Arrow step: the rows are the children, with what they inherit.
+            filter_ = api.endpoint(resource.name).nested_filter
+            inherited = (api.ticket_key, api.cursor_of(resource.name))
+            resource.add_step(NestedRecords(nested, filter_, inherited), insert_at=1)
     return resources

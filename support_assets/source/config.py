@@ -26,6 +26,7 @@ from support_assets.source.connection import Connection
 from support_assets.source.contract import (
     COMMENTS_RESOURCE,
     CONTRACT_COLUMNS,
+    CREDENTIAL_SETTINGS,
     DEFAULT_API,
     DEFAULT_RETRY,
     TICKETS_RESOURCE,
@@ -153,6 +154,9 @@ def to_dlt_config(
                 offset_param=paging.get("offset_param", api.offset_param),
                 telemetry=connection.telemetry,
                 cursor_field=cursor,
+                credentials=()
+                if api.auth == "oauth2"
+                else tuple(setting for _, setting in CREDENTIAL_SETTINGS[api.auth]),
             )
             if child:
                 endpoint["paginator"] = _child_paginator(api)

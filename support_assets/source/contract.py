@@ -58,6 +58,10 @@ class EndpointNames:
     cursor_field: str | None = None
     # Fixed query parameters sent with every request (sort order, status filters).
     params: tuple[tuple[str, str], ...] = ()
+    # The rows are held inside each listed record, in this list field (Zendesk's events hold
+    # comments in `child_events`), those whose `field` has `value` only.
+    nested: str | None = None
+    nested_filter: tuple[str, str] | None = None
 
     @property
     def per_ticket(self) -> bool:

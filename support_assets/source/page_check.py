@@ -15,6 +15,7 @@ import requests
 from dlt.common import jsonpath, logger
 
 from support_assets.source.errors import (
+    CredentialsRejected,
     DuplicateIdInPage,
     MalformedPage,
     RecordsWithoutId,
@@ -60,8 +61,11 @@ class PageCheck(SharedInRun):
         offset_param: str,
         telemetry: Telemetry,
         cursor_field: str = "updated_at",
+        credentials: tuple[str, ...] = (),
     ) -> None:
         self.resource = resource
+        # The settings that hold this desk's credentials, for a refusal to name them.
+        self.credentials = credentials
         self.data_selector = data_selector
         # A plain key is read with a dict lookup; `$` is the body itself (a bare array);
         # anything else is a JSONPath (`_embedded.conversations`).
@@ -87,6 +91,14 @@ class PageCheck(SharedInRun):
         """Check and cache one final (post-retry) response."""
         if response.status_code in (400, 422):
             raise RequestRefused(_refused(self.resource, response))
+        if response.status_code in (401, 403) and self.credentials:
+            # A token refused twice is the session's to report; this is a static credential
+            # (Basic, a bearer token, an API key) that the desk does not accept.
+            raise CredentialsRejected(
+                f"credentials rejected: {describe(response.request)} answered HTTP "
+                f"{response.status_code}. Check {' and '.join(self.credentials)} (and that "
+                "this user may read the resource). Nothing was loaded."
+            )
         if response.status_code >= 300:
             return  # dlt's raise-for-status hook, next in line, reports it
         request = response.request

@@ -124,6 +124,10 @@ class RetryingSession(SharedInRun, requests.Session):
             response = self._send_with_retries(request, **kwargs)
         finally:
             request.hooks = hooks
+        # The session's own hooks (the desk's clock) see every final answer: dlt sends its
+        # prepared requests without merging them in, as `requests.Session.request` would.
+        own = [h for h in self.hooks["response"] if h not in hooks.get("response", [])]
+        response = dispatch_hook("response", {"response": own}, response, **kwargs)
         return dispatch_hook("response", hooks, response, **kwargs)
 
     def _send_with_retries(

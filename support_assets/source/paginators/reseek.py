@@ -86,9 +86,11 @@ class ReseekPaginator(BasePaginator):
         params = cast(dict[str, Any], request.params if isinstance(request.params, dict) else {})
         since = params.get(self.since_param)
         self.since = cursor_instant(since, self.since_format) if since not in (None, "") else None
-        self.upper = self.upper_bound()
+        # Without an upper-bound parameter the bound is fixed at the first answer, whose
+        # `Date` header gives the desk's clock even to a desk without a token request.
+        self.upper = self.upper_bound() if self.before_param else None
         before = params.get(self.before_param) if self.before_param else None
-        if before not in (None, ""):
+        if before not in (None, "") and self.upper is not None:
             self.upper = min(self.upper, cursor_instant(before, self.since_format))
         self.page = self.first_page
         self._has_next_page = True
@@ -97,7 +99,8 @@ class ReseekPaginator(BasePaginator):
     def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
         """Keep what is inside the run's bound, then re-seek, page on, or end."""
         records = data if data is not None else []
-        assert self.upper is not None
+        if self.upper is None:
+            self.upper = self.upper_bound()
         keys = [self._key(record, response) for record in records]
         beyond = next((i for i, key in enumerate(keys) if key[0] >= self.upper), None)
         if beyond is not None:

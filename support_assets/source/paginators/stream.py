@@ -72,8 +72,12 @@ class StreamPaginator(BasePaginator):
         self._url: str | None = None
 
     def init_request(self, request: requests.Request) -> None:  # type: ignore[override]
-        """The first request: the since parameter, no younger than the desk accepts."""
-        self.upper = self.upper_bound()
+        """The first request: the since parameter, no younger than the desk accepts.
+
+        The run's upper bound is fixed at the first answer, whose `Date` header gives the
+        desk's clock even to a desk without a token request.
+        """
+        self.upper = None
         params = self._params(request)
         since = params.get(self.since_param)
         if since not in (None, "") and self.min_since_age:
@@ -88,7 +92,8 @@ class StreamPaginator(BasePaginator):
     def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
         """Keep what is inside the run's bound; follow the stream unless it ended."""
         records = data if data is not None else []
-        assert self.upper is not None
+        if self.upper is None:
+            self.upper = self.upper_bound()
         for index, record in enumerate(records):
             if self._cursor_of(record, response) >= self.upper:
                 del records[index:]  # the next run's
@@ -100,21 +105,15 @@ class StreamPaginator(BasePaginator):
             if ended and ended[0] is True:
                 self._has_next_page = False
                 return
-        if self._cursor_path is not None:
-            found = jsonpath.find_values(self._cursor_path, body)
-            cursor = str(found[0]) if found and found[0] not in (None, "") else None
-            if cursor is None or (cursor == self._cursor and not records):
-                self._has_next_page = False
-                return
-            self._cursor = cursor
-        else:
-            assert self._url_path is not None
-            found = jsonpath.find_values(self._url_path, body)
-            url = str(found[0]) if found and found[0] else None
-            if url is None or (url == self._url and not records):
-                self._has_next_page = False
-                return
-            self._url = url
+        # The stream's position: its cursor where the page has one, else its next URL
+        # (Zendesk's ticket export gives `after_cursor`, its event export `next_page`).
+        cursor = _first(self._cursor_path, body)
+        url = None if cursor is not None else _first(self._url_path, body)
+        position = (cursor, url)
+        if position == (None, None) or (position == (self._cursor, self._url) and not records):
+            self._has_next_page = False
+            return
+        self._cursor, self._url = position
 
     def update_request(self, request: requests.Request) -> None:  # type: ignore[override]
         """After the first page, only the stream's own position (and the page size)."""
@@ -144,3 +143,11 @@ class StreamPaginator(BasePaginator):
                 "this run was loaded and the cursor did not move; check SUPPORT_CURSOR_FIELD "
                 "and SUPPORT_CURSOR_FORMAT for this resource."
             ) from None
+
+
+def _first(path: Any, body: Any) -> str | None:
+    """The value at a compiled JSONPath, as text; None when absent, null or empty."""
+    if path is None:
+        return None
+    found = jsonpath.find_values(path, body)
+    return str(found[0]) if found and found[0] not in (None, "") else None

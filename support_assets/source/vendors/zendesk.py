@@ -11,10 +11,15 @@
 - A start time under a minute old is refused (400 `StartTimeTooRecent`), and changes of
   the last minute are left out of the export [ZD-IEG; AB-ZD]: the since parameter is kept
   at least 60 s old, and each run's window ends 60 s before the desk's clock.
-- Comments: `GET /api/v2/tickets/{id}/comments.json` for each ticket the run loaded,
-  following `next_page` [ZD-COM; AB-ZD]; the comment record has no ticket id, so the loader
-  adds `ticket_id` [airbytehq/airbyte#8568]. The bulk alternative (incremental ticket
-  events with `include=comment_events`) is not used yet: see the README.
+- Comments: the incremental ticket events with the comments side-loaded,
+  `GET /api/v2/incremental/ticket_events.json?start_time=<epoch>&include=comment_events`,
+  following `next_page` until `end_of_stream` [ZD-OAS; DLT-ZD `ticket_events`]. Each
+  comment is a child event (`child_events`, `event_type: "Comment"`); the row is that
+  child with the event's `ticket_id` and `timestamp` (the cursor, Unix seconds), as
+  Airbyte does [AB-ZD `TicketComments`]. An edited comment comes again in a later event:
+  the newest `timestamp` wins. Events at a page's `end_time` come again on the next page
+  [ZD-OAS]: merged on the comment id. Per-ticket comments
+  (`/api/v2/tickets/{id}/comments.json`, one call per ticket) stay a setting away.
 - Rate limits: 429 with `Retry-After` in seconds [ZD-RL].
 """
 
@@ -24,12 +29,20 @@ PRESET = ApiNames(
     tickets=EndpointNames(
         "/api/v2/incremental/tickets/cursor.json", "tickets", cursor_field="generated_timestamp"
     ),
-    comments=EndpointNames("/api/v2/tickets/{id}/comments.json", "comments", "created_at"),
+    comments=EndpointNames(
+        "/api/v2/incremental/ticket_events.json",
+        "ticket_events",
+        cursor_field="timestamp",
+        params=(("include", "comment_events"),),
+        nested="child_events",
+        nested_filter=("event_type", "Comment"),
+    ),
     pagination="stream",
     limit_param="per_page",
     page_size=1000,
     next_cursor_path="after_cursor",
     cursor_param="cursor",
+    next_url_path="next_page",
     end_path="end_of_stream",
     total_path=None,
     cursor_field="generated_timestamp",
@@ -38,7 +51,6 @@ PRESET = ApiNames(
     since_format="epoch",
     before_param=None,
     min_since_age=60,
-    child_next_link="next_page",
     auth="basic",
     retry_after_headers=("Retry-After",),
 )

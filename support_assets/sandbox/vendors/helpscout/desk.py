@@ -244,7 +244,8 @@ class HelpScout:
                 wait = b"%d" % faults.active[name]["retry_after"]
                 return status, [*JSON, (b"x-ratelimit-retry-after", wait)], _TOO_MANY
             return status, headers, body
-        if "live_updates" in faults.active and route == "list" and request.page > 1:
+        passed_some = request.page > 1 or request.since is not None
+        if "live_updates" in faults.active and route == "list" and passed_some:
             self._live_update(sandbox, request, url, attempt)
         return self._serve(app, request)
 
@@ -288,11 +289,17 @@ class HelpScout:
         for index in range(int(sandbox.faults.active["live_updates"]["per_page"])):
             view = self.conversations(sandbox)
             order = view.order(request.status, request.since, request.sort, request.descending)
-            passed = min((request.page - 1) * PAGE_SIZE, len(order))
+            # Passed: the earlier pages of this read, and (ascending by modification) every
+            # conversation before its `modifiedSince`, which a re-seeking client has read.
+            before = order.lo if not order.descending else 0
+            passed = min(before + (request.page - 1) * PAGE_SIZE, len(order.keys))
             if passed <= 0:
                 return
             position = sandbox.faults.pick(url, attempt, index, passed)
-            ident = order.ids(position, position + 1)[0]
+            if order.descending:
+                ident = order.ids(position, position + 1)[0]
+            else:
+                ident = order.keys[position] & ID_MASK
             stamp = sandbox.stamp(tickets)
             if "desk_clock" not in sandbox.faults.active:  # a late desk clock stamps behind
                 stamp = max(stamp, view.newest())
