@@ -3,6 +3,7 @@
 import ast
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
 from support_assets.source import support_source, support_source_names_only
-from support_assets.source.spec import instant
+from support_assets.source.spec import SupportDeskConfiguration, instant
 from support_assets_tests.helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -32,9 +33,9 @@ DAGSTER = ("dagster", "dagster_dlt")
 # compares the two.
 PLAIN_WAREHOUSE = "plain.duckdb"
 
-# The script a plain-dlt user writes, after a finder that makes `import dagster` fail as
-# it would where Dagster is not installed. It prints the cursors dlt keeps in its state.
-PLAIN_DLT_RUN = """
+# First in every script: a finder that makes `import dagster` fail, as it would where
+# Dagster is not installed.
+NO_DAGSTER = """
 import sys
 
 DAGSTER = ("dagster", "dagster_dlt")
@@ -46,10 +47,14 @@ class NoDagster:
         return None
 
 sys.meta_path.insert(0, NoDagster())
-
+"""
+# The script a plain-dlt user writes; it prints the cursors dlt keeps in its state.
+PLAIN_DLT_RUN = (
+    NO_DAGSTER
+    + """
 import json
 import dlt
-from support_assets.source import support_source, support_source_names_only
+from support_assets.source import support_source
 
 duckdb_path, pipelines_dir, arguments = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 pipeline = dlt.pipeline(
@@ -70,6 +75,7 @@ print(json.dumps({
     "dagster_modules": sorted(m for m in sys.modules if m.partition(".")[0] in DAGSTER),
 }, default=str))
 """
+)
 
 
 def run_plain_dlt(
@@ -240,7 +246,7 @@ def test_missing_credentials_fail_naming_each_key_before_any_request(
 
 
 def tables_of(settings: Settings) -> dict[str, Any]:
-    """Each table's columns with their types, and its rows without dlt's load columns."""
+    """Each table's columns with their types, and its rows without dlt's load ids."""
     tables = {}
     for table in ("support_tickets", "ticket_comments"):
         columns = warehouse_rows(
@@ -248,9 +254,11 @@ def tables_of(settings: Settings) -> dict[str, Any]:
             "select column_name, data_type from information_schema.columns where "
             f"table_schema = 'support' and table_name = '{table}' order by ordinal_position",
         )
+        # `_dlt_load_id` and `_dlt_id` differ between any two loads; that they exist is
+        # in `columns`.
+        data = [name for name, _ in columns if name not in ("_dlt_load_id", "_dlt_id")]
         rows = warehouse_rows(
-            settings,
-            f"select * exclude (_dlt_load_id, _dlt_id) from support.{table} order by id",
+            settings, f"select {', '.join(data)} from support.{table} order by id"
         )
         tables[table] = {"columns": columns, "rows": rows}
     return tables
@@ -267,6 +275,60 @@ def test_plain_dlt_and_the_dagster_assets_load_the_same_tables(
     assert len(plain["support_tickets"]["rows"]) == TICKETS
     assert len(plain["ticket_comments"]["rows"]) == COMMENTS
     assert plain == dagster
+
+
+def readme_section() -> str:
+    """The README's "Use the source without Dagster", up to the next section."""
+    readme = (ROOT / "README.md").read_text()
+    return readme.split("## Use the source without Dagster\n", 1)[1].split("\n## ", 1)[0]
+
+
+def fenced(text: str, language: str) -> str:
+    """The first code block of `language` in `text`."""
+    match = re.search(rf"```{language}\n(.*?)```", text, re.DOTALL)
+    assert match, f"no {language} block"
+    return match[1]
+
+
+def test_readme_example_loads_both_tables_with_its_secrets_toml(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    section = readme_section()
+    values = {"base_url": sandbox.url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    secrets = re.sub(
+        r'^(\w+) = ".*"$',
+        lambda m: f'{m[1]} = "{values[m[1]]}"',
+        fenced(section, "toml"),
+        flags=re.M,
+    )
+    project = tmp_path / "project"
+    (project / ".dlt").mkdir(parents=True)
+    (project / ".dlt" / "secrets.toml").write_text(secrets)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home")}
+    env |= {"DLT_DATA_DIR": str(tmp_path / "dlt_home"), "RUNTIME__DLTHUB_TELEMETRY": "false"}
+
+    result = subprocess.run(
+        [sys.executable, "-c", NO_DAGSTER + fenced(section, "python")],
+        env=env,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "is LOADED and contains no failed jobs" in result.stdout
+    loaded = Settings(duckdb_path=str(project / "support_desk.duckdb"))
+    assert compare(loaded, sandbox, "tickets", "support_tickets") == CLEAN
+    assert compare(loaded, sandbox, "comments", "ticket_comments") == CLEAN
+
+
+def test_every_key_of_the_source_is_in_the_readme_table() -> None:
+    keys = SupportDeskConfiguration.get_resolvable_fields()
+    table = readme_section()
+
+    assert len(keys) == 11
+    assert sorted(key for key in keys if f"`{key}`" not in table) == []
 
 
 def test_variables_named_like_the_python_only_arguments_are_not_read(
