@@ -25,6 +25,7 @@ from support_assets_tests.helpers import (
     warehouse_rows,
 )
 from support_assets_tests.test_incremental import CLEAN, compare
+from support_assets_tests.test_secrets import files_containing
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_PACKAGE = ROOT / "support_assets" / "source"
@@ -149,6 +150,17 @@ def test_plain_dlt_loads_every_record_with_credentials_from_dlt_variables(
     newest = max(at(r["updated_at"]) for r in sandbox.truth("tickets"))
     assert at(printed["cursors"]["support_tickets"]) == newest
     assert sandbox.stats()["token_grants"] == 1
+
+
+def test_a_plain_run_leaves_the_secret_nowhere(sandbox: SandboxServer, tmp_path: Path) -> None:
+    # dlt's trace records the config values it resolved; the spec marks the secret as one.
+    env = {**source_env(sandbox), "RUNTIME__LOG_LEVEL": "DEBUG"}
+
+    result = run_plain_dlt(tmp_path, env)
+
+    outcome(result)
+    assert files_containing(tmp_path, [CLIENT_SECRET.encode(), b"Bearer "]) == []
+    assert CLIENT_SECRET not in result.stdout + result.stderr
 
 
 def test_second_plain_run_reads_only_what_changed_from_the_cursor_in_the_destination(
