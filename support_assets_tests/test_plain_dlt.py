@@ -370,6 +370,13 @@ def test_names_only_source_looks_nothing_up_where_support_source_would_refuse(
     assert list(source.resources) == ["support_tickets", "ticket_comments"]
     with pytest.raises(ValueError, match="uses http:// off loopback"):
         support_source()
+    # The same tables and hints as the source the code location builds today.
+    for name in ("SOURCES__SUPPORT_DESK__BASE_URL", "SOURCES__SUPPORT_DESK__CLIENT_ID"):
+        monkeypatch.delenv(name)
+    built = support_source()
+    assert {r.name: r.compute_table_schema() for r in source.resources.values()} == {
+        r.name: r.compute_table_schema() for r in built.resources.values()
+    }
 
 
 @pytest.mark.parametrize(
