@@ -21,7 +21,7 @@ from support_assets.pipeline.warehouse import (
 )
 from support_assets.resources import SupportApiResource
 from support_assets.settings import Settings
-from support_assets.source import support_source
+from support_assets.source import support_source, support_source_names_only
 from support_assets.source.contract import DESCRIPTIONS
 from support_assets.source.telemetry import run_summary, telemetry_metadata
 
@@ -82,12 +82,15 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
     # no delay, and backfill runs do not carry job tags).
     @dg.multi_asset(
         specs=build_dlt_asset_specs(
-            dlt_source=support_source(),
+            # Names only: loading the code location looks up no dlt config or secret.
+            dlt_source=support_source_names_only(api=settings.api),
             dlt_pipeline=support_pipeline(settings, definition_working_dir(settings)),
             dagster_dlt_translator=SupportTranslator(),
         ),
         name="support_api_assets",
-        can_subset=True,
+        # Comments read per ticket come from the tickets this run loads: the two load
+        # together, or the tickets' cursor would move without their rows.
+        can_subset=not settings.api.comments.per_ticket,
         partitions_def=daily_partitions(settings),
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=POOL,

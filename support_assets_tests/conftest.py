@@ -45,7 +45,7 @@ def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Each test gets its own working dir, dlt home and no inherited SUPPORT_* settings."""
     for name in list(os.environ):
-        if name.startswith(("SUPPORT_", "DESTINATION__", "DAGSTER_HOME")):
+        if name.startswith(("SUPPORT_", "SOURCES__", "DESTINATION__", "DAGSTER_HOME")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt_home"))
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")

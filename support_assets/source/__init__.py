@@ -1,8 +1,8 @@
 """The support-desk dlt source: tickets and comments, with no Dagster import.
 
 Runs under plain dlt as dlt's verified sources do, credentials and settings coming from
-dlt's config and secrets (`.dlt/secrets.toml`, or `SOURCES__SUPPORT_DESK__CLIENT_SECRET`
-and friends):
+dlt's config and secrets (`[sources.support_desk]` in `.dlt/secrets.toml`, or
+`SOURCES__SUPPORT_DESK__CLIENT_SECRET` and friends):
 
     pipeline = dlt.pipeline("support_desk", destination="duckdb", dataset_name="support")
     pipeline.run(support_source(start_date="2024-01-01"))
@@ -12,16 +12,19 @@ partition window. Built without credentials (as the code location does when it l
 only names the resources and their hints.
 """
 
-import datetime as dt
+import dataclasses
 from collections.abc import Mapping
 from typing import Any, cast
 
 import dlt
+from dlt.common.configuration.specs import BaseConfiguration
+from dlt.common.typing import TAnyDateTime
 from dlt.extract.resource import DltResource
 from dlt.sources.rest_api import rest_api_resources
 from dlt.sources.rest_api.typing import RESTAPIConfig
 
 from support_assets.source.arrow import ArrowPages
+from support_assets.source.auth import NoCredentials
 from support_assets.source.config import retry_policy_of, seed_config, to_dlt_config
 from support_assets.source.connection import Connection, connect
 from support_assets.source.contract import (
@@ -38,35 +41,31 @@ from support_assets.source.contract import (
     ApiNames,
 )
 from support_assets.source.nested import NestedRecords
+from support_assets.source.spec import CREDENTIAL_KEYS, SupportDeskConfiguration, instant
 from support_assets.source.window import LoadWindow
 from support_assets.source.workarounds import (
     add_dlt_columns_to_arrow_pages,
     quiet_json_as_text_notice,
 )
 
-__all__ = ["Connection", "LoadWindow", "connect", "support_source"]
-
-
-def _instant(value: dt.date | dt.datetime | str) -> dt.datetime:
-    """A start or end date as dlt's config or a caller gives it, as a UTC datetime."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if not isinstance(value, dt.datetime):
-        value = dt.datetime.combine(value, dt.time())
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+__all__ = ["Connection", "LoadWindow", "connect", "support_source", "support_source_names_only"]
 
 
 # Nesting 0: objects and lists are JSON columns, on the Arrow pages and on the pages that
 # go through dlt's row path alike (see `arrow.py`). The section makes dlt look for the
-# arguments under `sources.support_desk`, as a verified source's are.
-@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0)
+# arguments under `sources.support_desk`, as a verified source's are; the spec names the
+# ones it looks up.
+@dlt.source(
+    name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0, spec=SupportDeskConfiguration
+)
 def support_source(
-    base_url: str | None = dlt.config.value,
-    client_id: str | None = dlt.secrets.value,
-    client_secret: str | None = dlt.secrets.value,
-    start_date: dt.date | dt.datetime | str = DEFAULT_START_DATE,
-    end_date: dt.date | dt.datetime | str | None = None,
-    token_url: str = "",
+    base_url: str | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    token_url: str | None = None,
+    start_date: TAnyDateTime | None = DEFAULT_START_DATE,
+    end_date: TAnyDateTime | None = None,
+    page_size: int = DEFAULT_API.page_size,
     window_pages: int = WINDOW_PAGES,
     max_rereads: int = MAX_REREADS,
     token_refresh_margin: float = TOKEN_REFRESH_MARGIN_S,
@@ -80,23 +79,46 @@ def support_source(
 
     Without `end_date` the load is incremental: from the cursor dlt keeps in the
     destination (or `start_date` on the first run) up to the desk's current second. With
-    it, exactly `[start_date, end_date)`, and the cursor stays. The Dagster assets pass
-    their own `connection` and `window` instead of credentials and dates.
+    it, exactly `[start_date, end_date)`, and the cursor stays. Dates may be dates,
+    datetimes or ISO strings; a naive one is UTC.
+
+    Every argument up to `window_lag` is also a key dlt looks up in its config and
+    secrets (`SupportDeskConfiguration`). Three callers, one body:
+
+    - plain dlt: the credentials come from the arguments or dlt's config, and `connect()`
+      builds the run's session and token exactly as the Dagster resource does;
+    - the Dagster assets at run time pass their `connection` and `window`, and the keys
+      are not used;
+    - the Dagster code location, when it loads, builds it without credentials only to
+      name the assets.
+
+    The last call cannot be told apart from a plain one whose credentials are missing, so
+    missing credentials never fail the build (they are optional in the spec; required, dlt
+    would raise before this body runs and the code location could not load). The source
+    is built without credentials then: it names the resources as before, and the first
+    request a load makes raises dlt's `ConfigFieldMissingException` naming each missing
+    key and where to set it (`NoCredentials`), before anything reaches the network.
+    `support_source_names_only` builds that source without looking anything up.
     """
-    if connection is None and base_url and client_id and client_secret:
+    credentials = {"base_url": base_url, "client_id": client_id, "client_secret": client_secret}
+    given = [key for key in CREDENTIAL_KEYS if credentials[key]]
+    if connection is None and len(given) == len(CREDENTIAL_KEYS):
         connection = connect(
-            base_url,
-            client_id,
-            client_secret,
-            token_url=token_url,
+            str(base_url),
+            str(client_id),
+            str(client_secret),
+            token_url=token_url or "",
+            api=dataclasses.replace(DEFAULT_API, page_size=page_size),
             token_refresh_margin=token_refresh_margin,
             window_pages=window_pages,
             max_rereads=max_rereads,
             window_lag=window_lag,
         )
     if window is None and connection is not None:
-        end = _instant(end_date) if end_date is not None else None
-        window = LoadWindow(start=_instant(start_date), end=end)
+        window = LoadWindow(
+            start=instant(start_date or DEFAULT_START_DATE, "start_date"),
+            end=instant(end_date, "end_date") if end_date is not None else None,
+        )
     api = connection.api if connection else (api or DEFAULT_API)
     policy = connection.session.policy if connection else DEFAULT_RETRY
     if seed is None:
@@ -112,6 +134,8 @@ def support_source(
         if connection.clock.observe not in hooks:
             hooks.append(connection.clock.observe)
     config = cast(RESTAPIConfig, to_dlt_config(seed, connection, window, api))
+    if connection is None:
+        config["client"]["auth"] = NoCredentials(given)
     resources = rest_api_resources(config)
     children = api.comments.per_ticket
     for resource in resources:
@@ -140,3 +164,9 @@ def support_source(
             inherited = (api.ticket_key, api.cursor_of(resource.name))
             resource.add_step(NestedRecords(nested, filter_, inherited), insert_at=1)
     return resources
+
+
+# The source with no key to look up (a spec without fields): what a caller that only
+# names the resources builds, so that no variable or `.dlt` folder can change it or fail
+# it (an unsafe `base_url` there makes `support_source()` refuse, rightly for a load).
+support_source_names_only = support_source.with_args(spec=BaseConfiguration)

@@ -9,15 +9,17 @@ message that names the token URL and never the secret.
 
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from dlt.common.configuration.specs.base_configuration import configspec
-from dlt.sources.helpers.rest_client.auth import OAuth2ClientCredentials
+from dlt.sources.helpers.rest_client.auth import AuthConfigBase, OAuth2ClientCredentials
 
 from support_assets.source.contract import TOKEN_REFRESH_MARGIN_S
 from support_assets.source.errors import ApiUnreachable, CredentialsRejected, SupportApiError
+from support_assets.source.spec import credentials_missing
 from support_assets.source.telemetry import Telemetry
 from support_assets.source.workarounds import CopiedShallow
 
@@ -116,6 +118,24 @@ class SupportOAuth2(CopiedShallow, OAuth2ClientCredentials):
             return int(response_json.get("expires_in", self.default_token_expiration))
         except (TypeError, ValueError):
             return self.default_token_expiration
+
+
+class NoCredentials(AuthConfigBase):
+    """The auth of a source built without credentials: no request it would sign is sent.
+
+    Such a source only names its resources (the Dagster code location builds one so), but
+    it can still be run: the first request then raises dlt's error naming the missing keys,
+    before anything reaches the network. Not a `configspec`: it has nothing to look up.
+    """
+
+    def __init__(self, given: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.given = frozenset(given)
+        self.resolve()  # nothing to look up; dlt's rest_api would otherwise try
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Refuse to sign: the source has no credentials to read with."""
+        raise credentials_missing(self.given)
 
 
 def _oauth_error(response: requests.Response) -> str:
