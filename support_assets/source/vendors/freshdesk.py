@@ -12,6 +12,11 @@
   [AB-FD-300; TAP-FD].
 - Unknown query parameters are refused with 400 `invalid_field` [FC]: nothing but the
   documented parameters is sent (no upper bound, which the list does not have).
+  `include=description` adds the ticket's description, which the list leaves out
+  otherwise (tap-freshdesk PR #57; Airbyte always sends it [AB-FD]); it costs 3 credits of
+  the rate budget per call instead of 1 [FD-LIST].
+- Deleted and spam tickets are not in the list; only `filter=deleted` shows them [FD-LIST;
+  TAP-FD]. The preset does not read them: they stay as last loaded (see the README).
 - Comments: `GET /api/v2/tickets/{id}/conversations?per_page=100` for each ticket the run
   loaded, following the `Link` header; Freshdesk has no bulk endpoint [AB-FD; TAP-FD].
   Conversations carry `ticket_id` themselves [AB-FD schema].
@@ -22,7 +27,9 @@ from support_assets.source.contract import ApiNames, EndpointNames
 
 PRESET = ApiNames(
     tickets=EndpointNames(
-        "/api/v2/tickets", "$", params=(("order_by", "updated_at"), ("order_type", "asc"))
+        "/api/v2/tickets",
+        "$",
+        params=(("order_by", "updated_at"), ("order_type", "asc"), ("include", "description")),
     ),
     comments=EndpointNames("/api/v2/tickets/{id}/conversations", "$", "updated_at"),
     pagination="page_number",

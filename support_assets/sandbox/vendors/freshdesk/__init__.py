@@ -77,13 +77,14 @@ its own `ticket_id`. Both in the store's (updated_at, id) order.
 
 import asyncio
 import re
+from bisect import bisect_left
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from support_assets.sandbox.asgi import JSON, Receive, Response
-from support_assets.sandbox.data import ID_MASK
+from support_assets.sandbox.data import ID_BITS, ID_MASK
 from support_assets.sandbox.vendors.freshdesk.order import Index, select, sync
 from support_assets.sandbox.vendors.freshdesk.query import (
     CONVERSATION_FIELDS,
@@ -184,7 +185,8 @@ class Freshdesk:
         failure, attempt = await self._faults(sandbox, url)
         if failure is not None:
             return failure
-        if query.page > 1 and "live_updates" in sandbox.faults.active:
+        passed_some = query.page > 1 or query.since is not None
+        if passed_some and "live_updates" in sandbox.faults.active:
             self._churn(sandbox, index, query, url, attempt)
         page = list(islice(select(index, sandbox, query, query.skip), query.per_page + 1))
         shown = page[: query.per_page]
@@ -247,7 +249,13 @@ class Freshdesk:
         """Edit tickets the client has passed; they move where the query's order puts them."""
         tickets = sandbox.collections["tickets"]
         for number in range(int(sandbox.faults.active["live_updates"]["per_page"])):
-            passed = list(islice(select(index, sandbox, query, 0), query.skip))
+            # Passed: this read's earlier pages, and (in ascending update order) every
+            # ticket before its `updated_since`, which a client re-seeking there has read.
+            earlier: list[int] = []
+            if query.since is not None and query.order_by == "updated_at" and not query.descending:
+                before = tickets.keys[: bisect_left(tickets.keys, query.since << ID_BITS)]
+                earlier = [k & ID_MASK for k in before if k & ID_MASK not in tickets.deleted]
+            passed = earlier + list(islice(select(index, sandbox, query, 0), query.skip))
             if not passed:
                 return
             chosen = passed[sandbox.faults.pick(url, attempt, number, len(passed))]
