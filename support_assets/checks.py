@@ -13,7 +13,7 @@ from support_assets.resources import SupportApiResource
 from support_assets.settings import Settings
 from support_assets.source.connection import Connection
 from support_assets.source.contract import COMMENTS_RESOURCE, TICKETS_RESOURCE
-from support_assets.source.paginator import total_at
+from support_assets.source.paginators.offset import total_at
 from support_assets.source.timestamps import aware, format_ts
 
 TABLES = (TICKETS_RESOURCE, COMMENTS_RESOURCE)

@@ -111,6 +111,7 @@ class Settings:
         get = _Reader(env)
         vendor = get.choice("SUPPORT_VENDOR", base.vendor, tuple(PRESETS))
         api = read_api(get, preset(vendor))
+        check_mechanisms(api, vendor)
         retry = RetryPolicy(
             statuses=get.statuses("SUPPORT_RETRY_STATUSES", base.retry.statuses),
             max_retries=get.integer("SUPPORT_MAX_RETRIES", base.retry.max_retries, minimum=0),
@@ -225,6 +226,24 @@ def read_api(get: "_Reader", base: ApiNames) -> ApiNames:
         api_key_header=get.text("SUPPORT_API_KEY_HEADER", base.api_key_header),
         retry_after_headers=get.names("SUPPORT_RETRY_AFTER_HEADERS", base.retry_after_headers),
     )
+
+
+def check_mechanisms(api: ApiNames, vendor: str) -> None:
+    """Refuse combinations that cannot be read without loss, naming the settings."""
+    if api.pagination == "offset" and api.before_param is None:
+        raise SettingsError(
+            f"SUPPORT_PAGINATION=offset (SUPPORT_VENDOR={vendor}) needs an upper-bound "
+            "parameter (SUPPORT_BEFORE_PARAM): offset pages over live data skip records "
+            "without one. A desk that numbers pages or links them is read with "
+            "SUPPORT_PAGINATION=page_number, a change stream with stream."
+        )
+    if api.pagination == "stream" and not (
+        (api.next_cursor_path and api.cursor_param) or api.next_url_path
+    ):
+        raise SettingsError(
+            "SUPPORT_PAGINATION=stream needs where the next position is: "
+            "SUPPORT_NEXT_CURSOR_PATH with SUPPORT_CURSOR_PARAM, or SUPPORT_NEXT_URL_PATH."
+        )
 
 
 class _Reader:

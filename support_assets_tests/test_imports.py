@@ -50,7 +50,7 @@ def test_importing_every_module_reads_no_setting_and_changes_nothing(tmp_path: P
         check=True,
     )
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert "support_assets.source.paginator" in report["modules"]
+    assert "support_assets.source.paginators.offset" in report["modules"]
     assert "support_assets.definitions" in report["modules"]
     assert report["reads"] == []
     assert report["changed"] == []

@@ -13,7 +13,7 @@ from support_assets_tests.helpers import (
 )
 
 
-def test_vendor_without_a_total_pages_until_a_short_page(
+def test_vendor_without_a_total_pages_until_an_empty_page(
     api_env: SandboxServer, settings: Settings
 ) -> None:
     no_total = dataclasses.replace(settings, api=ApiNames(total_path=None))
@@ -21,7 +21,20 @@ def test_vendor_without_a_total_pages_until_a_short_page(
     assert materialize(no_total).success
 
     assert warehouse_rows(settings, "select count(*) from support.support_tickets") == [(TICKETS,)]
-    # Three pages of 100, 100 and 50: the short one ends the collection.
+    # Pages of 100, 100, 50 and an empty one: a short page is not the end of data (a desk
+    # may serve fewer than asked), the desk's own end signal is.
+    assert api_env.stats()["requests"]["GET /v1/tickets"] == {"200": 4}
+
+
+def test_a_page_size_parameter_set_empty_is_never_sent(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    unsized = dataclasses.replace(settings, api=ApiNames(limit_param=None))
+
+    assert materialize(unsized).success
+
+    # The desk's own page size (100 here) applies: the same pages as when it is sent.
+    assert warehouse_rows(settings, "select count(*) from support.support_tickets") == [(TICKETS,)]
     assert api_env.stats()["requests"]["GET /v1/tickets"] == {"200": 3}
 
 

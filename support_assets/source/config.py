@@ -35,7 +35,7 @@ from support_assets.source.contract import (
     RetryPolicy,
 )
 from support_assets.source.page_check import PageCheck
-from support_assets.source.paginator import WindowedOffsetPaginator
+from support_assets.source.paginators.offset import WindowedOffsetPaginator
 from support_assets.source.paginators.reseek import ReseekPaginator
 from support_assets.source.paginators.stream import StreamPaginator
 from support_assets.source.timestamps import format_since

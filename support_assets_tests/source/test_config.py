@@ -17,7 +17,7 @@ from support_assets.source.contract import (
     RetryPolicy,
 )
 from support_assets.source.page_check import PageCheck
-from support_assets.source.paginator import WindowedOffsetPaginator
+from support_assets.source.paginators.offset import WindowedOffsetPaginator
 from support_assets.source.window import LoadWindow
 from support_assets_tests.helpers import CLIENT_ID, CLIENT_SECRET
 

@@ -9,7 +9,7 @@ import requests
 
 from support_assets.source.errors import IncompleteWindow
 from support_assets.source.page_check import PageCheck
-from support_assets.source.paginator import WindowedOffsetPaginator, total_at
+from support_assets.source.paginators.offset import WindowedOffsetPaginator, total_at
 from support_assets.source.telemetry import Telemetry
 from support_assets.source.timestamps import format_ts
 
@@ -217,3 +217,24 @@ def test_a_window_of_more_than_window_pages_is_read_in_time_slices() -> None:
         "offset": 0,
         "limit": 100,
     }
+
+
+def test_a_page_size_parameter_set_empty_is_never_sent() -> None:
+    unsized = WindowedOffsetPaginator(
+        limit=100,
+        offset_param="offset",
+        limit_param=None,
+        total_path="total",
+        since_param="updated_since",
+        before_param="updated_before",
+        primary_key="id",
+        cursor_field="updated_at",
+        upper_bound=lambda: END,
+        check=PageCheck("support_tickets", "tickets", "id", "offset", Telemetry()),
+    )
+    request = requests.Request("GET", "http://desk.test/v1/tickets", params={})
+
+    unsized.init_request(request)
+
+    assert "limit" not in request.params
+    assert request.params["offset"] == 0

@@ -55,7 +55,7 @@ class WindowedOffsetPaginator(OffsetPaginator):
         *,
         limit: int,
         offset_param: str,
-        limit_param: str,
+        limit_param: str | None,
         total_path: str | None,
         since_param: str,
         before_param: str,
@@ -69,11 +69,13 @@ class WindowedOffsetPaginator(OffsetPaginator):
         super().__init__(
             limit=limit,
             offset_param=offset_param,
-            limit_param=limit_param,
+            limit_param=limit_param or "limit",
             total_path=total_path,
             stop_after_empty_page=True,
         )
         self.total_field = total_path
+        # None: the page size is never sent (the desk's own applies).
+        self.page_size_param = limit_param
         self.since_param = since_param
         self.before_param = before_param
         self.primary_key = primary_key
@@ -128,9 +130,12 @@ class WindowedOffsetPaginator(OffsetPaginator):
             self._gaps = 0  # only progress ends a run of gaps: a page read again may not
         self._last_total = total
         # The page's size as served: records refused for a missing id still took a place.
-        exhausted = self.check.last_page_size < self.limit
+        # Without a total only an empty page ends the read: a desk may serve fewer records
+        # than asked (its own page cap), and a short page taken for the end lost the rest.
         if total is not None:
-            exhausted = exhausted or offset + self.limit >= total
+            exhausted = self.check.last_page_size < self.limit or offset + self.limit >= total
+        else:
+            exhausted = self.check.last_page_size == 0
         if exhausted:
             self._close_window()
             return
@@ -155,7 +160,8 @@ class WindowedOffsetPaginator(OffsetPaginator):
             params[self.since_param] = format_ts(lower)
         params[self.before_param] = format_ts(upper)
         params[str(self.param_name)] = self.current_value
-        params[str(self.limit_param)] = self.limit
+        if self.page_size_param:
+            params[self.page_size_param] = self.limit
 
     def _reset_window(self) -> None:
         self.current_value = self.initial_value
