@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from support_assets import pipeline as pipeline_module
+from support_assets.pipeline import guards as pipeline_guards
 from support_assets.pipeline import support_pipeline
 from support_assets.pipeline.warehouse import stored_cursors
 from support_assets.sandbox import SandboxServer
@@ -306,7 +306,7 @@ def test_a_record_that_does_not_fit_even_a_raised_cap_names_the_setting_and_the_
     api_env.set_hostile({"resource": "comments", "record": ident, "patch": {"body": body}})
     # The cap raised only to the record's own size: too little for DuckDB to load it, as
     # a record too large for the machine would be.
-    monkeypatch.setattr(pipeline_module, "RECORD_MEMORY_FACTOR", 1)
+    monkeypatch.setattr(pipeline_guards, "RECORD_MEMORY_FACTOR", 1)
 
     failed = materialize(capped)
 
