@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The desk `make demo` and `make dev` emulate: generic (the reference contract), zendesk,
+# freshdesk or helpscout (that desk's preset, SUPPORT_VENDOR).
+VENDOR ?= generic
 
 .DEFAULT_GOAL := help
 .PHONY: help venv chromium demo dev test lint format bench bench-small bench-sandbox bench-sandbox-small clean
@@ -28,11 +31,11 @@ chromium: ## install Debian's chromium for the UI test when missing (root only)
 		echo "*** chromium is missing: the UI test will be skipped (apt-get install chromium) ***"; \
 	fi
 
-demo: $(STAMP) ## start the sandbox API, materialize both assets into DuckDB, print what loaded
-	$(BIN)/python -m support_assets.demo
+demo: $(STAMP) ## start the sandbox API, materialize both assets into DuckDB, print what loaded (VENDOR=zendesk|freshdesk|helpscout: that desk)
+	$(BIN)/python -m support_assets.demo --vendor $(VENDOR)
 
-dev: $(STAMP) ## start the sandbox API and the Dagster UI on http://127.0.0.1:3000
-	$(BIN)/python -m support_assets.demo --ui
+dev: $(STAMP) ## start the sandbox API and the Dagster UI on http://127.0.0.1:3000 (VENDOR= as for demo)
+	$(BIN)/python -m support_assets.demo --ui --vendor $(VENDOR)
 
 test: lint chromium ## lint, then the whole test suite (dg check defs and the CLIs included)
 	$(BIN)/pytest

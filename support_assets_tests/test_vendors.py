@@ -248,3 +248,20 @@ def test_the_desks_429_header_is_honoured(desk: tuple[SandboxServer, Settings]) 
     assert metadata["retry_after_wait_s"].value >= 1.0  # waited as the desk's header said
     for resource in ("tickets", "comments"):
         assert compare(settings, server, resource) == clean(settings, server, resource)
+
+
+def test_the_asset_checks_run_and_pass_after_a_full_load(
+    desk: tuple[SandboxServer, Settings],
+) -> None:
+    # The refresh job (and `dagster asset materialize --select '*'`, `make demo VENDOR=...`)
+    # runs the checks after every load: they must read each table's own cursor column.
+    server, settings = desk
+    server.update("tickets", 1)  # a desk in use: the seed's newest may be a day old
+    server.update("comments", 1)
+
+    result = materialize(settings, with_checks=True)
+
+    assert result.success, failure_message(result)
+    evaluations = result.get_asset_check_evaluations()
+    assert {(e.asset_key.path[-1], e.check_name) for e in evaluations if not e.passed} == set()
+    assert len(evaluations) == 7
