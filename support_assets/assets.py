@@ -132,7 +132,7 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
             # Counted under the guards: another process can take the file between the load's
             # commit and these reads, and that is a retried step, not a failed run.
             row_counts = {table: row_count(load.pipeline, table) for table in tables}
-            cursors_after = stored_cursors(load.pipeline, settings.api.cursor_field)
+            cursors_after = stored_cursors(load.pipeline, settings.api)
             changes = schema_changes(load.pipeline)
         elapsed = time.monotonic() - started
         warn_of_type_changes(context, changes)

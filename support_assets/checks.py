@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from support_assets.pipeline.warehouse import Warehouse
+from support_assets.pipeline.warehouse import Warehouse, column_of
 from support_assets.resources import SupportApiResource
 from support_assets.settings import Settings
 from support_assets.source.connection import Connection
@@ -54,7 +54,7 @@ def _specs() -> list[dg.AssetCheckSpec]:
             "ticket_exists",
             asset=COMMENTS_RESOURCE,
             additional_deps=[TICKETS_RESOURCE],
-            description="Every comment's ticket_id is in support_tickets (warning only).",
+            description="Every comment's ticket is in support_tickets (warning only).",
         )
     )
     return specs
@@ -86,7 +86,7 @@ def build_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
 def _id_is_unique(
     warehouse: Warehouse, settings: Settings, table: str, _: dict[str, ApiTotals]
 ) -> dg.AssetCheckResult:
-    pk = settings.api.primary_key
+    pk = column_of(settings.api.primary_key)
     duplicates = warehouse.scalar(
         f"select count(*) - count(distinct {pk}) from {warehouse.table(table)}"
     )
@@ -104,7 +104,7 @@ def _ticket_exists(
     orphans = warehouse.scalar(
         f"select count(*) from {warehouse.table(COMMENTS_RESOURCE)} c "
         f"where not exists (select 1 from {warehouse.table(TICKETS_RESOURCE)} t "
-        f"where t.{settings.api.primary_key} = c.ticket_id)"
+        f"where t.{column_of(settings.api.primary_key)} = c.{column_of(settings.api.ticket_key)})"
     )
     if orphans is None:  # no tickets table yet: every loaded comment lacks its ticket
         orphans = warehouse.scalar(f"select count(*) from {warehouse.table(COMMENTS_RESOURCE)}")
@@ -127,7 +127,7 @@ def _is_fresh(
         f"select max(inserted_at) from {warehouse.table('_dlt_loads')} where status = 0"
     )
     newest = warehouse.scalar(
-        f"select max({settings.api.cursor_field}) from {warehouse.table(table)}"
+        f"select max({column_of(settings.api.cursor_of(table))}) from {warehouse.table(table)}"
     )
     load_age = _hours_since(last_load, now)
     data_age = _hours_since(newest, now)
@@ -162,7 +162,7 @@ def _matches_api_total(
     lost). On a desk that stood still both are equalities.
     """
     totals = api_totals[table]
-    pk = settings.api.primary_key
+    pk = column_of(settings.api.primary_key)
     name = warehouse.table(table)
     rows = int(warehouse.scalar(f"select count(distinct {pk}) from {name}") or 0)
     if totals.now is None:
@@ -175,7 +175,7 @@ def _matches_api_total(
         )
     loaded_rows = rows
     if totals.newest is not None:
-        cursor = settings.api.cursor_field
+        cursor = column_of(settings.api.cursor_of(table))
         loaded_rows = int(
             warehouse.scalar(
                 f"select count(distinct {pk}) from {name} where {cursor} < "
@@ -236,7 +236,8 @@ def fetch_api_totals(
     connection = support_api.connect(settings)
     totals = {}
     for table in TABLES:
-        newest = warehouse.scalar(f"select max({api.cursor_field}) from {warehouse.table(table)}")
+        cursor = column_of(api.cursor_of(table))
+        newest = warehouse.scalar(f"select max({cursor}) from {warehouse.table(table)}")
         newest = aware(newest) if newest is not None else None
         params = {
             api.since_param: f"{settings.start_date.isoformat()}T00:00:00Z",

@@ -47,7 +47,7 @@ def cursors(settings: Settings, tmp_path: Path) -> dict[str, dt.datetime]:
     """The incremental cursors as the warehouse stores them."""
     pipeline = support_pipeline(settings, tmp_path / "probe")
     pipeline.sync_destination()
-    return stored_cursors(pipeline, settings.api.cursor_field)
+    return stored_cursors(pipeline, settings.api)
 
 
 def column_type(settings: Settings, table: str, column: str) -> str:

@@ -63,7 +63,7 @@ class SupportLoad:
             # The cursors as the destination holds them before this run (dlt restores them
             # the same way when the run starts), for the "before" half of the metadata.
             self.pipeline.sync_destination()
-            self.cursors_before = stored_cursors(self.pipeline, self.settings.api.cursor_field)
+            self.cursors_before = stored_cursors(self.pipeline, self.settings.api)
         except BaseException:
             if not self._guards.__exit__(*sys.exc_info()):
                 raise

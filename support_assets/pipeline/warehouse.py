@@ -5,12 +5,13 @@ import datetime as dt
 from typing import Any
 
 import dlt
+from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.common.pipeline import LoadInfo
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from support_assets.pipeline import support_pipeline
 from support_assets.settings import Settings
-from support_assets.source.contract import SOURCE_NAME
+from support_assets.source.contract import SOURCE_NAME, ApiNames
 from support_assets.source.timestamps import aware
 
 
@@ -38,6 +39,14 @@ def drop_unread_rows(pipeline: dlt.Pipeline, tables: list[str]) -> int:
     return deleted
 
 
+def column_of(field: str) -> str:
+    """The warehouse column of a desk's field, in dlt's naming (`userUpdatedAt`).
+
+    `user_updated_at`: the snake_case naming every destination's schema here uses.
+    """
+    return _NAMING.normalize_identifier(field)
+
+
 def query_scalar(pipeline: dlt.Pipeline, sql: str) -> Any:
     """The single value of a query; None when its table does not exist (yet)."""
     try:
@@ -59,17 +68,19 @@ def row_count(pipeline: dlt.Pipeline, table: str) -> int:
     return int(query_scalar(pipeline, f"select count(*) from {qualified(pipeline, table)}") or 0)
 
 
-def stored_cursors(pipeline: dlt.Pipeline, cursor_field: str) -> dict[str, dt.datetime]:
+def stored_cursors(pipeline: dlt.Pipeline, api: ApiNames) -> dict[str, dt.datetime]:
     """Each resource's incremental cursor as the pipeline's dlt state holds it, by resource."""
     resources = pipeline.state.get("sources", {}).get(SOURCE_NAME, {}).get("resources", {})
     cursors: dict[str, dt.datetime] = {}
     for name, state in resources.items():
-        value = state.get("incremental", {}).get(cursor_field, {}).get("last_value")
+        value = state.get("incremental", {}).get(api.cursor_of(name), {}).get("last_value")
         if isinstance(value, dt.datetime | str):
             with contextlib.suppress(ValueError):  # telemetry never fails a load
                 cursors[name] = aware(value)
     return cursors
 
+
+_NAMING = NamingConvention()
 
 # Metadata key: the columns a load added, by table.
 SCHEMA_CHANGES = "schema_changes"
