@@ -171,7 +171,9 @@ def test_an_idle_refresh_costs_a_page_per_collection(desk: tuple[SandboxServer, 
 @given(
     seed=st.integers(0, 50),
     per_page=st.integers(1, 3),
-    page_size=st.sampled_from([25, 50, 100]),
+    # At least 50: up to 29 records share a second in the sandbox's data, and Zendesk's
+    # event export cannot page inside one second (its next page is the same page).
+    page_size=st.sampled_from([50, 100]),
 )
 def test_no_record_is_lost_or_stale_when_records_move_while_a_run_pages(
     desk: tuple[SandboxServer, Settings], seed: int, per_page: int, page_size: int
@@ -258,6 +260,7 @@ def test_the_asset_checks_run_and_pass_after_a_full_load(
     server, settings = desk
     server.update("tickets", 1)  # a desk in use: the seed's newest may be a day old
     server.update("comments", 1)
+    server.set_faults(*desk_later(settings))  # Zendesk serves changes a minute old
 
     result = materialize(settings, with_checks=True)
 

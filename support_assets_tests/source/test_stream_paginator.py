@@ -7,6 +7,7 @@ import orjson
 import pytest
 import requests
 
+from support_assets.source.errors import MalformedPage
 from support_assets.source.paginators.stream import StreamPaginator
 
 NOW = dt.datetime(2026, 1, 2, 12, 0, tzinfo=dt.UTC)
@@ -107,3 +108,14 @@ def test_records_at_or_after_the_runs_bound_are_the_next_runs() -> None:
 def test_a_stream_without_a_position_to_follow_is_refused() -> None:
     with pytest.raises(ValueError, match="SUPPORT_NEXT_CURSOR_PATH"):
         stream(next_cursor_path=None, next_url_path=None)
+
+
+def test_a_stream_that_points_at_the_page_it_served_fails_naming_the_setting() -> None:
+    paginator = stream()
+    first(paginator, 1_700_000_000)
+    url = "http://desk.test/events?start_time=1700000100"
+    records = [{"id": 1, "generated_timestamp": 1_700_000_100}]
+    paginator.update_state(answer({"next_page": url, "end_of_stream": False}), records)
+
+    with pytest.raises(MalformedPage, match="SUPPORT_PAGE_SIZE"):
+        paginator.update_state(answer({"next_page": url, "end_of_stream": False}), list(records))

@@ -113,6 +113,15 @@ class StreamPaginator(BasePaginator):
         if position == (None, None) or (position == (self._cursor, self._url) and not records):
             self._has_next_page = False
             return
+        if position == (self._cursor, self._url):
+            # The desk points at the page it just served (Zendesk's time-based export does
+            # when more events than a page share one second): it cannot page inside it.
+            raise MalformedPage(
+                f"{self.resource}: {describe(response.request)} points at itself as the "
+                "next page: more records share one second than a page holds, and the "
+                "stream cannot move past them. Nothing from this run was loaded and the "
+                "cursor did not move; raise SUPPORT_PAGE_SIZE (Zendesk allows 1000)."
+            )
         self._cursor, self._url = position
 
     def update_request(self, request: requests.Request) -> None:  # type: ignore[override]
