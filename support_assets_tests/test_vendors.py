@@ -268,3 +268,19 @@ def test_the_asset_checks_run_and_pass_after_a_full_load(
     evaluations = result.get_asset_check_evaluations()
     assert {(e.asset_key.path[-1], e.check_name) for e in evaluations if not e.passed} == set()
     assert len(evaluations) == 7
+
+
+def test_a_selector_that_matches_nothing_fails_naming_the_setting(
+    desk: tuple[SandboxServer, Settings],
+) -> None:
+    _, settings = desk
+    tickets = dataclasses.replace(settings.api.tickets, data_selector="results")
+    wrong = dataclasses.replace(settings, api=dataclasses.replace(settings.api, tickets=tickets))
+
+    result = materialize(wrong)
+
+    assert not result.success
+    message = failure_message(result)
+    assert "without a list at data selector 'results'" in message
+    assert "SUPPORT_TICKETS_SELECTOR" in message
+    assert not table_exists(settings, "support_tickets")

@@ -253,3 +253,48 @@ def test_the_default_policy_makes_four_attempts_backing_off_by_a_factor_of_two(
     assert sum(data_requests(sandbox.stats()).values()) == 4
     assert sandbox.stats()["faults_injected"] == {"server_errors": min(burst, 4)}
     assert sleeps.waits == [2.0, 4.0, 8.0]
+
+
+def answered(status: int, headers: dict[str, str]) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response.headers.update(headers)
+    return response
+
+
+@pytest.mark.parametrize(
+    ("headers", "names", "expected"),
+    [
+        ({"Retry-After": "7"}, ("Retry-After",), "7"),
+        # Help Scout's own header, tried first; the standard one still counts after it.
+        ({"X-RateLimit-Retry-After": "9"}, ("X-RateLimit-Retry-After", "Retry-After"), "9"),
+        ({"Retry-After": "4"}, ("X-RateLimit-Retry-After", "Retry-After"), "4"),
+        # A spent budget says when it resets, as a delay or as a Unix time.
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "30"}, ("Retry-After",), "30"),
+        (
+            {"RateLimit-Remaining": "0", "RateLimit-Reset": "1900000000"},
+            ("Retry-After",),
+            "1900000000",
+        ),
+        # A budget not yet spent says nothing about waiting.
+        ({"X-RateLimit-Remaining": "5", "X-RateLimit-Reset": "30"}, ("Retry-After",), None),
+    ],
+    ids=[
+        "retry-after",
+        "desk-header",
+        "desk-header-absent",
+        "reset-seconds",
+        "reset-epoch",
+        "budget-left",
+    ],
+)
+def test_the_wait_is_read_from_the_desks_rate_limit_headers(
+    headers: dict[str, str], names: tuple[str, ...], expected: str | None
+) -> None:
+    session = RetryingSession(FAST, Telemetry(), retry_after_headers=names)
+
+    assert session._retry_after(answered(429, headers)) == expected
+
+
+def test_a_reset_given_as_a_unix_time_is_waited_until() -> None:
+    assert parse_retry_after("1900000030", now=1_900_000_000.0) == 30.0
