@@ -196,6 +196,9 @@ def read_api(get: "_Reader", base: ApiNames) -> ApiNames:
             params=get.params("SUPPORT_COMMENTS_PARAMS", comments.params),
             nested=get.optional("SUPPORT_COMMENTS_NESTED", comments.nested),
             nested_filter=get.pair("SUPPORT_COMMENTS_NESTED_FILTER", comments.nested_filter),
+            nested_ticket_field=get.text(
+                "SUPPORT_COMMENTS_NESTED_TICKET_FIELD", comments.nested_ticket_field
+            ),
         ),
         pagination=get.choice("SUPPORT_PAGINATION", base.pagination, PAGINATIONS),
         offset_param=get.text("SUPPORT_OFFSET_PARAM", base.offset_param),

@@ -40,8 +40,9 @@ CREDENTIALS = {
 }
 TABLES = {"tickets": "support_tickets", "comments": "ticket_comments"}
 # A comment row's version where its table's cursor is not in the record the desk shows
-# (Zendesk's is the event's time): the audit that wrote it.
-VERSIONS = {("zendesk", "comments"): "audit_id"}
+# (it is the parent's: the event's time, the conversation's update): Zendesk's audit that
+# wrote it, Help Scout's body (a thread has no change time of its own).
+VERSIONS = {("zendesk", "comments"): "audit_id", ("helpscout", "comments"): "body"}
 # Zendesk leaves the last minute of changes out of its export, and the preset's window ends
 # that far back: data that ends an hour ago loads whole.
 ANCHORS = {"zendesk": 3600}

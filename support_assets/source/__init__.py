@@ -160,9 +160,10 @@ def support_source(
         nested = api.endpoint(resource.name).nested
         if nested:
             # Before the Arrow step: the rows are the children, with what they inherit.
-            filter_ = api.endpoint(resource.name).nested_filter
-            inherited = (api.ticket_key, api.cursor_of(resource.name))
-            resource.add_step(NestedRecords(nested, filter_, inherited), insert_at=1)
+            names = api.endpoint(resource.name)
+            cursor = api.cursor_of(resource.name)
+            inherited = {api.ticket_key: names.nested_ticket_field, cursor: cursor}
+            resource.add_step(NestedRecords(nested, names.nested_filter, inherited), insert_at=1)
     return resources
 
 

@@ -62,6 +62,9 @@ class EndpointNames:
     # comments in `child_events`), those whose `field` has `value` only.
     nested: str | None = None
     nested_filter: tuple[str, str] | None = None
+    # The parent's field holding the ticket id, copied into each nested row as the desk's
+    # `ticket_key` (Zendesk's events carry `ticket_id`; a Help Scout conversation is `id`).
+    nested_ticket_field: str = "ticket_id"
 
     @property
     def per_ticket(self) -> bool:

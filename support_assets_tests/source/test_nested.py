@@ -40,3 +40,19 @@ def test_without_a_filter_every_child_is_a_row_and_a_childs_own_field_wins() -> 
     rows = NestedRecords("children", None, ("ticket_id",))(page)
 
     assert rows == [{"id": 1, "ticket_id": 99}, {"id": 2, "ticket_id": 7}]
+
+
+def test_a_dotted_path_and_renamed_parent_fields_take_help_scouts_embedded_threads() -> None:
+    conversation = {
+        "id": 42,
+        "userUpdatedAt": "2026-01-01T00:00:05Z",
+        "_embedded": {"threads": [{"id": 1, "body": "a"}, {"id": 2, "body": "b"}]},
+    }
+    inherited = {"ticket_id": "id", "userUpdatedAt": "userUpdatedAt"}
+
+    rows = NestedRecords("_embedded.threads", None, inherited)([conversation, {"id": 43}])
+
+    assert rows == [
+        {"id": 1, "body": "a", "ticket_id": 42, "userUpdatedAt": "2026-01-01T00:00:05Z"},
+        {"id": 2, "body": "b", "ticket_id": 42, "userUpdatedAt": "2026-01-01T00:00:05Z"},
+    ]

@@ -11,10 +11,13 @@
   `modifiedSince` (inclusive: GUESS) rather than by number.
 - The list filters and sorts on `modifiedAt`, which the v2 object does not carry; its
   `userUpdatedAt` is the cursor [HS-GET; AB-HS]. GUESS: that it moves with `modifiedAt`.
-- Threads: `GET /v2/conversations/{id}/threads` for each conversation the run loaded,
-  `_embedded.threads`, next link as above [HS-THR; AB-HS]; a thread has no conversation
-  id, so the loader adds `ticket_id`. Embedded threads (`embed=threads`) would save those
-  calls: not used yet, see the README.
+- Threads: embedded in the same list with `embed=threads` (`_embedded.threads` inside each
+  conversation; attachments included since 2024-08-27) [HS-CL; AB-HS], read as a second
+  pass over the list, so a full load costs about twice the list's pages instead of a call
+  per conversation. A thread names neither its conversation nor a change time: each row
+  takes the conversation's `id` as `ticket_id` and its `userUpdatedAt` (the cursor).
+  GUESS: that the list embeds every thread, not a capped number. Per-conversation threads
+  (`/v2/conversations/{id}/threads` [HS-THR]) stay a setting away.
 - Rate limits: 429 with `X-RateLimit-Retry-After` in seconds [HS-RL].
 """
 
@@ -26,7 +29,18 @@ PRESET = ApiNames(
         "_embedded.conversations",
         params=(("status", "all"), ("sortField", "modifiedAt"), ("sortOrder", "asc")),
     ),
-    comments=EndpointNames("/v2/conversations/{id}/threads", "_embedded.threads", "createdAt"),
+    comments=EndpointNames(
+        "/v2/conversations",
+        "_embedded.conversations",
+        params=(
+            ("status", "all"),
+            ("sortField", "modifiedAt"),
+            ("sortOrder", "asc"),
+            ("embed", "threads"),
+        ),
+        nested="_embedded.threads",
+        nested_ticket_field="id",
+    ),
     pagination="page_number",
     limit_param=None,
     page_size=25,
@@ -36,7 +50,6 @@ PRESET = ApiNames(
     cursor_field="userUpdatedAt",
     since_param="modifiedSince",
     before_param=None,
-    child_next_link="_links.next.href",
     auth="oauth2",
     oauth_client_auth="body",
     token_path="/v2/oauth2/token",
