@@ -1,7 +1,6 @@
 """The presets against the desks' emulators: the same guarantees as the reference contract."""
 
 import dataclasses
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,9 +10,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from support_assets.demo import data_anchor, desk_credentials
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
-from support_assets.source.timestamps import cursor_instant, format_ts
+from support_assets.source.timestamps import cursor_instant
 from support_assets.source.vendors import preset
 from support_assets_tests.helpers import (
     CLIENT_ID,
@@ -29,31 +29,18 @@ from support_assets_tests.helpers import (
 
 VENDORS = ["helpscout", "zendesk", "freshdesk"]
 NAMING = NamingConvention()
-# What each desk calls the credentials the sandbox was started with.
-CREDENTIALS = {
-    "helpscout": {"SUPPORT_API_CLIENT_ID": CLIENT_ID, "SUPPORT_API_CLIENT_SECRET": CLIENT_SECRET},
-    "freshdesk": {"SUPPORT_API_USERNAME": CLIENT_SECRET, "SUPPORT_API_PASSWORD": "X"},
-    "zendesk": {
-        "SUPPORT_API_USERNAME": f"{CLIENT_ID}/token",
-        "SUPPORT_API_PASSWORD": CLIENT_SECRET,
-    },
-}
 TABLES = {"tickets": "support_tickets", "comments": "ticket_comments"}
 # A comment row's version where its table's cursor is not in the record the desk shows
 # (it is the parent's: the event's time, the conversation's update): Zendesk's audit that
 # wrote it, Help Scout's body (a thread has no change time of its own).
 VERSIONS = {("zendesk", "comments"): "audit_id", ("helpscout", "comments"): "body"}
-# Zendesk leaves the last minute of changes out of its export, and the preset's window ends
-# that far back: data that ends an hour ago loads whole.
-ANCHORS = {"zendesk": 3600}
 
 
 @pytest.fixture(scope="module", params=VENDORS)
 def desk_server(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
-    age = ANCHORS.get(request.param)
-    anchor = None
-    if age is not None:
-        anchor = format_ts(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age))
+    # Zendesk leaves the last minute of changes out of its export, and the preset's window
+    # ends that far back: its data ends an hour ago, so it loads whole.
+    anchor = data_anchor(request.param)
     with SandboxServer(
         tickets=TICKETS,
         comments=COMMENTS,
@@ -74,7 +61,7 @@ def desk(
     vendor = desk_server.config["vendor"]
     desk_server.reset()
     monkeypatch.setenv("SUPPORT_API_BASE_URL", desk_server.url)
-    for name, value in CREDENTIALS[vendor].items():
+    for name, value in desk_credentials(vendor, CLIENT_ID, CLIENT_SECRET).items():
         monkeypatch.setenv(name, value)
     return desk_server, dataclasses.replace(settings, vendor=vendor, api=preset(vendor))
 
@@ -227,7 +214,8 @@ def test_wrong_credentials_fail_clearly_and_write_nothing(
     assert not result.success
     message = failure_message(result)
     assert "credentials rejected" in message
-    assert any(name in message for name in CREDENTIALS[settings.vendor])
+    credentials = desk_credentials(settings.vendor, CLIENT_ID, CLIENT_SECRET)
+    assert any(name in message for name in credentials)
     assert "wrong-secret-value" not in message
     assert not table_exists(settings, "support_tickets")
 
