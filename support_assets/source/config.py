@@ -161,7 +161,10 @@ def to_dlt_config(
             if child:
                 endpoint["paginator"] = _child_paginator(api)
                 if api.limit_param:
-                    endpoint["params"] = {**endpoint.get("params", {}), api.limit_param: 100}
+                    endpoint["params"] = {
+                        **endpoint.get("params", {}),
+                        api.limit_param: api.page_size,
+                    }
             else:
                 endpoint["paginator"] = _paginator(api, name, cursor, paging, connection, check)
                 entry["parallelized"] = True
