@@ -1,6 +1,5 @@
 """The source under plain dlt, in a process without Dagster: config, cursor, window, errors."""
 
-import ast
 import datetime as dt
 import json
 import re
@@ -14,7 +13,7 @@ import pytest
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
 from support_assets.source import support_source, support_source_names_only
-from support_assets.source.spec import SupportDeskConfiguration, instant
+from support_assets.source.spec import SupportDeskConfiguration
 from support_assets_tests.helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -28,8 +27,6 @@ from support_assets_tests.test_incremental import CLEAN, compare
 from support_assets_tests.test_secrets import files_containing
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE_PACKAGE = ROOT / "support_assets" / "source"
-DAGSTER = ("dagster", "dagster_dlt")
 # Apart from the Dagster runs' warehouse (the `settings` fixture's), for the test that
 # compares the two.
 PLAIN_WAREHOUSE = "plain.duckdb"
@@ -377,54 +374,3 @@ def test_names_only_source_looks_nothing_up_where_support_source_would_refuse(
     assert {r.name: r.compute_table_schema() for r in source.resources.values()} == {
         r.name: r.compute_table_schema() for r in built.resources.values()
     }
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("2024-01-01", dt.datetime(2024, 1, 1, tzinfo=dt.UTC)),
-        ("2024-01-01T12:30:00Z", dt.datetime(2024, 1, 1, 12, 30, tzinfo=dt.UTC)),
-        ("2024-01-01T12:30:00+02:00", dt.datetime(2024, 1, 1, 10, 30, tzinfo=dt.UTC)),
-        ("2024-01-01 12:30:00", dt.datetime(2024, 1, 1, 12, 30, tzinfo=dt.UTC)),
-        (dt.date(2024, 1, 2), dt.datetime(2024, 1, 2, tzinfo=dt.UTC)),
-        (dt.datetime(2024, 1, 2, 3), dt.datetime(2024, 1, 2, 3, tzinfo=dt.UTC)),
-        (1704067200, dt.datetime(2024, 1, 1, tzinfo=dt.UTC)),
-    ],
-    ids=["date-text", "utc-text", "offset-text", "naive-text", "date", "naive", "epoch"],
-)
-def test_start_and_end_dates_are_read_as_utc_instants(value: Any, expected: dt.datetime) -> None:
-    assert instant(value, "start_date") == expected
-
-
-def test_a_date_that_is_not_one_names_the_argument() -> None:
-    with pytest.raises(ValueError, match=r"end_date='yesterday' is not a date \(2024-01-01\)"):
-        instant("yesterday", "end_date")
-
-
-def imports_outside_the_source(path: Path) -> list[str]:
-    """The modules `path` imports that plain dlt would not have: Dagster, or our Dagster side."""
-    found = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names = [node.module]
-        else:
-            continue
-        for name in names:
-            root = name.partition(".")[0]
-            ours = root == "support_assets" and not (
-                name == "support_assets.source" or name.startswith("support_assets.source.")
-            )
-            if root in DAGSTER or ours:
-                found.append(f"{path.relative_to(ROOT)}: {name}")
-    return found
-
-
-def test_the_source_package_imports_neither_dagster_nor_the_dagster_side() -> None:
-    modules = sorted(SOURCE_PACKAGE.rglob("*.py"))
-
-    offending = [name for module in modules for name in imports_outside_the_source(module)]
-
-    assert len(modules) > 10
-    assert offending == []
