@@ -1,0 +1,1 @@
+"""The helpscout emulator's tests, one module per part of the desk."""

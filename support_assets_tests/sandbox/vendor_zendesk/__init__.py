@@ -1,0 +1,1 @@
+"""The zendesk emulator's tests, one module per part of the desk."""
