@@ -61,7 +61,10 @@ clock; never enforced) and `X-RateLimit-Used-CurrentRequest`: 1, plus 2 per `inc
 [FD-LIST; value GUESS]; a 401 or 429 costs 0. Under `rate_limit` the chosen requests answer
 429 with `Retry-After: <seconds>` (header names and units: api-evangelist/freshdesk, secondary;
 freshdeskr; AB-FD `api_budget`) and `{"message":"You have exceeded the limit of requests per
-minute"}` (GUESS). `server_errors`, `slow`, `outage` and `desk_clock` act as on the reference
+minute"}` (GUESS). Under `rate_budget` the budget is the fault's and enforced, in credits as
+above: over it, that 429 with `Retry-After` until the window ends; advertised, the three
+headers carry its numbers; hidden, none (requests the budget does not count, a 401 or a 400,
+carry none either). `server_errors`, `slow`, `outage` and `desk_clock` act as on the reference
 contract. `live_updates`: before page N > 1 of the tickets list, `per_page` (the fault's)
 tickets among the (N-1) * per_page the client has passed in the query's order get an agent's
 edit and a new stamp; in `updated_at` order they move to the end, and a client following
@@ -85,6 +88,7 @@ import orjson
 
 from support_assets.sandbox.asgi import JSON, Receive, Response
 from support_assets.sandbox.data import ID_BITS, ID_MASK
+from support_assets.sandbox.rate import Grant
 from support_assets.sandbox.vendors.freshdesk.order import Index, select, sync
 from support_assets.sandbox.vendors.freshdesk.query import (
     CONVERSATION_FIELDS,
@@ -150,14 +154,31 @@ class Freshdesk:
                 await asyncio.sleep(slow["delay"])
             return self._metered(index, sandbox, (401, JSON, _UNAUTHORIZED), 0)
         if match is not None:
+            grant = self._take(sandbox, 1)
+            if grant is not None and not grant.allowed:
+                return self._metered(index, sandbox, _throttled(grant.reset), 1, grant)
             answer = await self._conversations(app, index, int(match[1]), scope)
-            return self._metered(index, sandbox, answer, 1)
+            return self._metered(index, sandbox, answer, 1, grant)
         query = parse_list_query(scope["query_string"])
         if not isinstance(query, ListQuery):
             return self._metered(index, sandbox, query, 1)
+        credits = 1 + 2 * len(query.include)
+        grant = self._take(sandbox, credits)
+        if grant is not None and not grant.allowed:
+            return self._metered(index, sandbox, _throttled(grant.reset), credits, grant)
         url = canonical(TICKETS, scope["query_string"])
         answer = await self._tickets(app, index, query, url)
-        return self._metered(index, sandbox, answer, 1 + 2 * len(query.include))
+        return self._metered(index, sandbox, answer, credits, grant)
+
+    def _take(self, sandbox: "Sandbox", credits: int) -> Grant | None:
+        """Spend `credits` of the `rate_budget`; None when that fault is not set."""
+        budget = sandbox.faults.budget
+        if budget is None:
+            return None
+        grant = budget.take(credits)
+        if not grant.allowed:
+            sandbox.stats.fault("rate_budget")
+        return grant
 
     def truth(self, sandbox: "Sandbox", resource: str) -> bytes:
         """Tickets with descriptions, deleted ones flagged; every conversation not deleted."""
@@ -238,9 +259,8 @@ class Freshdesk:
             return None, attempt
         name, status, headers, body = failure
         sandbox.stats.fault(name)
-        if name == "rate_limit":  # Freshdesk's Retry-After is always seconds
-            wait = b"%d" % faults.active[name]["retry_after"]
-            return (429, [*JSON, (b"retry-after", wait)], _THROTTLED), attempt
+        if name == "rate_limit":
+            return _throttled(int(faults.active[name]["retry_after"])), attempt
         return (status, headers, body), attempt
 
     def _churn(
@@ -264,9 +284,28 @@ class Freshdesk:
             sandbox.stats.fault("live_updates")
 
     def _metered(
-        self, index: Index, sandbox: "Sandbox", answer: Response, credits: int
+        self,
+        index: Index,
+        sandbox: "Sandbox",
+        answer: Response,
+        credits: int,
+        grant: Grant | None = None,
     ) -> Response:
-        """Add the rate-limit headers; a 429 costs nothing and leaves nothing."""
+        """Add the rate-limit headers; a 429 costs nothing and leaves nothing.
+
+        Under `rate_budget` they are the budget's (`grant`), else this desk-clock minute's.
+        """
+        if sandbox.faults.budget is not None:
+            status, headers, body = answer
+            if grant is None or not grant.advertised:
+                return answer
+            spent = 0 if status == 429 else credits
+            limits = [
+                (b"x-ratelimit-total", b"%d" % grant.limit),
+                (b"x-ratelimit-remaining", b"%d" % (0 if status == 429 else grant.remaining)),
+                (b"x-ratelimit-used-currentrequest", b"%d" % spent),
+            ]
+            return status, [*headers, *limits], body
         minute = int(sandbox.faults.clock()) // 60
         if minute != index.minute:
             index.minute, index.used = minute, 0
@@ -281,6 +320,11 @@ class Freshdesk:
             (b"x-ratelimit-used-currentrequest", b"%d" % credits),
         ]
         return status, [*headers, *limits], body
+
+
+def _throttled(wait: int) -> Response:
+    """Freshdesk's 429: `Retry-After` always in seconds."""
+    return 429, [*JSON, (b"retry-after", b"%d" % wait)], _THROTTLED
 
 
 DESK = Freshdesk()
