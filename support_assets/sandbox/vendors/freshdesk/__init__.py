@@ -88,7 +88,7 @@ import orjson
 
 from support_assets.sandbox.asgi import JSON, Receive, Response
 from support_assets.sandbox.data import ID_BITS, ID_MASK
-from support_assets.sandbox.rate import Grant
+from support_assets.sandbox.vendors.freshdesk.limits import metered, take, throttled
 from support_assets.sandbox.vendors.freshdesk.order import Index, select, sync
 from support_assets.sandbox.vendors.freshdesk.query import (
     CONVERSATION_FIELDS,
@@ -108,12 +108,10 @@ if TYPE_CHECKING:
     from support_assets.sandbox.app import SandboxApp
     from support_assets.sandbox.state import Sandbox
 
-RATE_LIMIT = 200  # credits a minute on the Growth plan
 _CONVERSATIONS = re.compile(r"/api/v2/tickets/([0-9]{1,18})/conversations")
 _UNAUTHORIZED = (
     b'{"code":"invalid_credentials","message":"You have to be logged in to perform this action."}'
 )
-_THROTTLED = b'{"message":"You have exceeded the limit of requests per minute"}'
 _NOT_GET = b'{"code":"method_not_allowed","message":"The sandbox emulates GET only"}'
 _OUTAGE = b'{"error":"outage","message":"the API is down"}'
 
@@ -146,39 +144,29 @@ class Freshdesk:
         sandbox = app.sandbox
         index = self.index(sandbox, conversations=match is not None)
         if scope["method"] != "GET":
-            return self._metered(index, sandbox, (405, JSON, _NOT_GET), 0)
+            return metered(index, sandbox, (405, JSON, _NOT_GET), 0)
         if api_key(scope) != sandbox.config.client_secret:
             slow = sandbox.faults.active.get("slow")
             if slow and slow["unauthorized"]:
                 sandbox.stats.fault("slow")
                 await asyncio.sleep(slow["delay"])
-            return self._metered(index, sandbox, (401, JSON, _UNAUTHORIZED), 0)
+            return metered(index, sandbox, (401, JSON, _UNAUTHORIZED), 0)
         if match is not None:
-            grant = self._take(sandbox, 1)
+            grant = take(sandbox, 1)
             if grant is not None and not grant.allowed:
-                return self._metered(index, sandbox, _throttled(grant.reset), 1, grant)
+                return metered(index, sandbox, throttled(grant.reset), 1, grant)
             answer = await self._conversations(app, index, int(match[1]), scope)
-            return self._metered(index, sandbox, answer, 1, grant)
+            return metered(index, sandbox, answer, 1, grant)
         query = parse_list_query(scope["query_string"])
         if not isinstance(query, ListQuery):
-            return self._metered(index, sandbox, query, 1)
+            return metered(index, sandbox, query, 1)
         credits = 1 + 2 * len(query.include)
-        grant = self._take(sandbox, credits)
+        grant = take(sandbox, credits)
         if grant is not None and not grant.allowed:
-            return self._metered(index, sandbox, _throttled(grant.reset), credits, grant)
+            return metered(index, sandbox, throttled(grant.reset), credits, grant)
         url = canonical(TICKETS, scope["query_string"])
         answer = await self._tickets(app, index, query, url)
-        return self._metered(index, sandbox, answer, credits, grant)
-
-    def _take(self, sandbox: "Sandbox", credits: int) -> Grant | None:
-        """Spend `credits` of the `rate_budget`; None when that fault is not set."""
-        budget = sandbox.faults.budget
-        if budget is None:
-            return None
-        grant = budget.take(credits)
-        if not grant.allowed:
-            sandbox.stats.fault("rate_budget")
-        return grant
+        return metered(index, sandbox, answer, credits, grant)
 
     def truth(self, sandbox: "Sandbox", resource: str) -> bytes:
         """Tickets with descriptions, deleted ones flagged; every conversation not deleted."""
@@ -260,7 +248,7 @@ class Freshdesk:
         name, status, headers, body = failure
         sandbox.stats.fault(name)
         if name == "rate_limit":
-            return _throttled(int(faults.active[name]["retry_after"])), attempt
+            return throttled(int(faults.active[name]["retry_after"])), attempt
         return (status, headers, body), attempt
 
     def _churn(
@@ -282,49 +270,6 @@ class Freshdesk:
             tickets.revise(chosen, sandbox.stamp(tickets))
             index.edits += 1
             sandbox.stats.fault("live_updates")
-
-    def _metered(
-        self,
-        index: Index,
-        sandbox: "Sandbox",
-        answer: Response,
-        credits: int,
-        grant: Grant | None = None,
-    ) -> Response:
-        """Add the rate-limit headers; a 429 costs nothing and leaves nothing.
-
-        Under `rate_budget` they are the budget's (`grant`), else this desk-clock minute's.
-        """
-        if sandbox.faults.budget is not None:
-            status, headers, body = answer
-            if grant is None or not grant.advertised:
-                return answer
-            spent = 0 if status == 429 else credits
-            limits = [
-                (b"x-ratelimit-total", b"%d" % grant.limit),
-                (b"x-ratelimit-remaining", b"%d" % (0 if status == 429 else grant.remaining)),
-                (b"x-ratelimit-used-currentrequest", b"%d" % spent),
-            ]
-            return status, [*headers, *limits], body
-        minute = int(sandbox.faults.clock()) // 60
-        if minute != index.minute:
-            index.minute, index.used = minute, 0
-        status, headers, body = answer
-        if status == 429:
-            credits = 0
-        index.used += credits
-        remaining = 0 if status == 429 else max(0, RATE_LIMIT - index.used)
-        limits = [
-            (b"x-ratelimit-total", b"%d" % RATE_LIMIT),
-            (b"x-ratelimit-remaining", b"%d" % remaining),
-            (b"x-ratelimit-used-currentrequest", b"%d" % credits),
-        ]
-        return status, [*headers, *limits], body
-
-
-def _throttled(wait: int) -> Response:
-    """Freshdesk's 429: `Retry-After` always in seconds."""
-    return 429, [*JSON, (b"retry-after", b"%d" % wait)], _THROTTLED
 
 
 DESK = Freshdesk()
