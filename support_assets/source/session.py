@@ -28,8 +28,6 @@ from support_assets.source.telemetry import Telemetry
 from support_assets.source.workarounds import SharedInRun
 
 RETRY_EXCEPTIONS = (ConnectionError, Timeout, ChunkedEncodingError)
-# `EPOCH_THRESHOLD`: a wait above it is a Unix time, as `X-RateLimit-Reset` comes both ways.
-__all__ = ["EPOCH_THRESHOLD", "RetryingSession", "describe", "parse_retry_after"]
 
 
 class TokenRefresher(Protocol):
