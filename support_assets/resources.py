@@ -58,4 +58,5 @@ class SupportApiResource(dg.ConfigurableResource):
             max_rereads=self.max_rereads,
             arrow_pages=settings.arrow_pages,
             window_lag=settings.window_lag,
+            max_requests_per_minute=settings.max_requests_per_minute,
         )

@@ -9,6 +9,7 @@ import pytest
 
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
+from support_assets.source.budget import forget_budgets
 from support_assets.source.contract import RetryPolicy
 from support_assets_tests.helpers import (
     CLIENT_ID,
@@ -51,6 +52,13 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_budgets() -> None:
+    """No desk budget outlives its test: every test's runs point at the one sandbox, and a
+    429's pause or a learned pace would otherwise carry into the next test."""
+    forget_budgets()
 
 
 @pytest.fixture

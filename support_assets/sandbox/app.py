@@ -10,6 +10,7 @@ import asyncio
 import base64
 import binascii
 import re
+import time
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -48,25 +49,18 @@ class SandboxApp:
         if scope["type"] != "http":
             return
         method, path = scope["method"], scope["path"]
-        emulator = desk(self.sandbox.config.vendor)
         if path.startswith("/_sandbox/"):
             status, headers, body = await control.handle(self, scope, receive)
-        elif emulator is not None:
-            answer = await emulator.handle(self, scope, receive)
-            if answer is None:
-                answer = error(404, "not_found", f"no route {path} on {emulator.name}")
-            status, headers, body = answer
-            self.sandbox.stats.request(f"{method} {path}", status)
         else:
-            if path in COLLECTIONS:
-                status, headers, body = await self.collection(scope, *COLLECTIONS[path])
-            elif path == "/oauth/token":
-                status, headers, body = await self.token(scope, receive)
-            elif path in ("/openapi.yaml", "/openapi.json"):
-                status, headers, body = self.spec(method, path)
-            else:
-                status, headers, body = error(404, "not_found", f"no route {path}")
-            self.sandbox.stats.request(f"{method} {path}", status)
+            arrived = time.monotonic()
+            # The stats of this request, even if a reset replaces them while it waits.
+            stats = self.sandbox.stats
+            stats.enter()
+            try:
+                status, headers, body = await self.api(scope, receive)
+            finally:
+                stats.leave()
+            stats.request(f"{method} {path}", status, arrived)
         headers = [
             *headers,
             (b"content-length", str(len(body)).encode()),
@@ -74,6 +68,25 @@ class SandboxApp:
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def api(self, scope: dict[str, Any], receive: Receive) -> Response:
+        """Answer one API request: the reference contract's routes, or an emulated desk's."""
+        method, path = scope["method"], scope["path"]
+        faults = self.sandbox.faults
+        if "latency" in faults.active:  # an await: other requests are answered meanwhile
+            self.sandbox.stats.fault("latency")
+            await asyncio.sleep(faults.latency())
+        emulator = desk(self.sandbox.config.vendor)
+        if emulator is not None:
+            answer = await emulator.handle(self, scope, receive)
+            return answer or error(404, "not_found", f"no route {path} on {emulator.name}")
+        if path in COLLECTIONS:
+            return await self.collection(scope, *COLLECTIONS[path])
+        if path == "/oauth/token":
+            return await self.token(scope, receive)
+        if path in ("/openapi.yaml", "/openapi.json"):
+            return self.spec(method, path)
+        return error(404, "not_found", f"no route {path}")
 
     async def token(self, scope: dict[str, Any], receive: Receive) -> Response:
         """OAuth2 client credentials (RFC 6749 4.4), Basic or form credentials."""
@@ -126,6 +139,19 @@ class SandboxApp:
         faults = sandbox.faults
         if not faults.active:
             return self._page(resource, selector, query)
+        if faults.budget is None:
+            return await self._faulty_page(resource, selector, query)
+        grant = faults.budget.take()
+        if not grant.allowed:
+            sandbox.stats.fault("rate_budget")
+            return grant.refusal()
+        status, headers, body = await self._faulty_page(resource, selector, query)
+        return status, [*headers, *grant.generic_headers()], body
+
+    async def _faulty_page(self, resource: str, selector: bytes, query: PageQuery) -> Response:
+        """A page through the active faults other than the budget."""
+        sandbox = self.sandbox
+        faults = sandbox.faults
         if "slow" in faults.active:
             sandbox.stats.fault("slow")
             await asyncio.sleep(faults.active["slow"]["delay"])

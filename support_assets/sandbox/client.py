@@ -174,6 +174,14 @@ class SandboxServer:
         """Requests by route and status, token grants, faults injected, records and pages."""
         return self._call("GET", "stats")
 
+    def request_log(self) -> list[dict[str, Any]]:
+        """The latest API requests in arrival order, as the server saw them.
+
+        Each has `arrived` and `answered` (seconds since the stats began, by the server's
+        clock), `route` and `status`: the order a client's workers really sent them in.
+        """
+        return self._call("GET", "log")
+
     def reset_stats(self) -> None:
         """Zero every counter in `stats()`."""
         self._call("DELETE", "stats")

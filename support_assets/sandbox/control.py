@@ -97,6 +97,8 @@ def _dispatch(
             return 200, [(b"content-type", b"application/json")], sandbox.truth(resource)
         case ("GET", "stats"):
             return json_response(sandbox.stats.snapshot())
+        case ("GET", "log"):
+            return json_response(sandbox.stats.requests_log())
         case ("DELETE", "stats"):
             sandbox.stats = Stats()
             return json_response({})

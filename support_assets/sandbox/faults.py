@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from support_assets.sandbox.asgi import Headers
+from support_assets.sandbox.rate import RateWindow
 
 FaultSpec = str | Mapping[str, Any]
 
@@ -42,6 +43,14 @@ _PARAMS: dict[str, dict[str, tuple[float, type, float, float]]] = {
         "offset": (0, int, -(10**9), 10**9),
         "late": (0, int, 0, 10**9),
         "frozen": (0, int, 0, 1),
+    },
+    # Every request but the control API's waits `ms`, give or take up to `jitter_ms`.
+    "latency": {"ms": (100.0, float, 0.0, 60000.0), "jitter_ms": (0.0, float, 0.0, 60000.0)},
+    # A real window of requests (see rate.py); `window` (seconds) shortens it for tests.
+    "rate_budget": {
+        "per_minute": (600, int, 1, 10**7),
+        "advertised": (1, int, 0, 1),
+        "window": (60.0, float, 0.1, 3600.0),
     },
 }
 FAULT_NAMES: tuple[str, ...] = tuple(_PARAMS)
@@ -131,6 +140,23 @@ class Faults:
         self.outage_served = 0
         self.set_at = time.time()  # where a frozen desk clock stands
         self.keyed = bool({"rate_limit", "server_errors", "live_updates"} & set(self.active))
+        budget = self.active.get("rate_budget")
+        self.budget = (
+            RateWindow(budget["per_minute"], budget["window"], bool(budget["advertised"]))
+            if budget
+            else None
+        )
+        self.delayed = 0  # requests held by `latency` so far: its jitter's sequence
+
+    def latency(self) -> float:
+        """Seconds the next request waits under `latency`: `ms`, give or take `jitter_ms`.
+
+        The jitter is the seed's, drawn in arrival order, so a run is repeatable.
+        """
+        params = self.active["latency"]
+        self.delayed += 1
+        jitter = (2 * unit(self.seed, "latency", self.delayed) - 1) * params["jitter_ms"]
+        return max(0.0, params["ms"] + jitter) / 1000
 
     def describe(self) -> list[dict[str, Any]]:
         """The active faults as `{"name": ..., **params}` dicts, for health and logs."""

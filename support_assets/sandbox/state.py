@@ -8,6 +8,7 @@ import dataclasses
 import random
 import secrets
 import time
+from collections import deque
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any
@@ -77,14 +78,37 @@ class Stats:
         self.faults_injected: dict[str, int] = {}
         self.records_served: dict[str, int] = dict.fromkeys(RESOURCES, 0)
         self.pages_served: dict[str, int] = dict.fromkeys(RESOURCES, 0)
+        # 429s served, whatever their cause (`rate_limit`, `rate_budget`).
+        self.rate_limited = 0
+        # Requests being answered now, and the most at once: how much a client overlaps.
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.started = time.monotonic()
+        # The latest requests as (arrived, answered) seconds since these stats began,
+        # route and status: the order a client's workers sent them in (`GET log`).
+        self.log: deque[tuple[float, float, str, int]] = deque(maxlen=5000)
 
-    def request(self, route: str, status: int) -> None:
-        """Count one response by `METHOD path` and status."""
+    def request(self, route: str, status: int, arrived: float | None = None) -> None:
+        """Count one response by `METHOD path` and status; `arrived` logs it (monotonic)."""
         by_status = self.requests.get(route)
         if by_status is None:
             by_status = self.requests[route] = {}
         key = str(status)
         by_status[key] = by_status.get(key, 0) + 1
+        if status == 429:
+            self.rate_limited += 1
+        if arrived is not None:
+            now = time.monotonic()
+            self.log.append((arrived - self.started, now - self.started, route, status))
+
+    def enter(self) -> None:
+        """A request started being answered."""
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        """A request was answered."""
+        self.in_flight -= 1
 
     def fault(self, name: str, count: int = 1) -> None:
         """Count `count` injections of one fault."""
@@ -98,7 +122,17 @@ class Stats:
             "faults_injected": self.faults_injected,
             "records_served": self.records_served,
             "pages_served": self.pages_served,
+            "rate_limited": self.rate_limited,
+            "max_in_flight": self.max_in_flight,
         }
+
+    def requests_log(self) -> list[dict[str, Any]]:
+        """The latest requests in arrival order, times in seconds since the stats began."""
+        rows = sorted(self.log)
+        return [
+            {"arrived": round(a, 6), "answered": round(b, 6), "route": route, "status": status}
+            for a, b, route, status in rows
+        ]
 
 
 class Sandbox:

@@ -84,6 +84,9 @@ class Settings:
     # The freshness check: the last successful load, and the newest updated_at loaded.
     max_load_age_hours: float = 2.0
     max_data_age_hours: float = 24.0
+    # Requests per minute to any one desk, from every run in this process (0: no cap), for
+    # desks that do not advertise their budget (see `source/budget.py`).
+    max_requests_per_minute: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -158,4 +161,7 @@ class Settings:
             lock_retries=get.integer("SUPPORT_LOCK_RETRIES", base.lock_retries, minimum=0),
             max_load_age_hours=get.hours("SUPPORT_MAX_LOAD_AGE_HOURS", base.max_load_age_hours),
             max_data_age_hours=get.hours("SUPPORT_MAX_DATA_AGE_HOURS", base.max_data_age_hours),
+            max_requests_per_minute=get.integer(
+                "SUPPORT_MAX_REQUESTS_PER_MINUTE", base.max_requests_per_minute, minimum=0
+            ),
         )

@@ -60,6 +60,15 @@ def read_api(get: Reader, base: ApiNames) -> ApiNames:
         token_path=get.text("SUPPORT_TOKEN_PATH", base.token_path),
         api_key_header=get.text("SUPPORT_API_KEY_HEADER", base.api_key_header),
         retry_after_headers=get.names("SUPPORT_RETRY_AFTER_HEADERS", base.retry_after_headers),
+        rate_limit_remaining_header=get.optional(
+            "SUPPORT_RATE_LIMIT_REMAINING_HEADER", base.rate_limit_remaining_header
+        ),
+        rate_limit_reset_header=get.optional(
+            "SUPPORT_RATE_LIMIT_RESET_HEADER", base.rate_limit_reset_header
+        ),
+        rate_limit_limit_header=get.optional(
+            "SUPPORT_RATE_LIMIT_LIMIT_HEADER", base.rate_limit_limit_header
+        ),
     )
 
 

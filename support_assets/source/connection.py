@@ -13,6 +13,7 @@ from dlt.sources.helpers.rest_client.auth import APIKeyAuth, BearerTokenAuth, Ht
 from requests.auth import AuthBase
 
 from support_assets.source.auth import SupportOAuth2
+from support_assets.source.budget import BudgetHeaders, budget_for
 from support_assets.source.contract import (
     CREDENTIAL_SETTINGS,
     DEFAULT_API,
@@ -132,13 +133,26 @@ def connect(
     arrow_pages: bool = True,
     window_lag: int = 0,
     credentials: Credentials | None = None,
+    max_requests_per_minute: float = 0,
 ) -> Connection:
-    """Build one run's session, auth and telemetry; refuses unsafe URLs before any I/O."""
+    """Build one run's session, auth and telemetry; refuses unsafe URLs before any I/O.
+
+    The session paces to the desk's rate budget, which every run in this process that
+    points at the same desk shares (`budget.budget_for`).
+    """
     base_url = require_safe_url(base_url, "SUPPORT_API_BASE_URL")
     token_url = require_safe_url(token_url_of(base_url, token_url, api), "SUPPORT_API_TOKEN_URL")
     credentials = credentials or Credentials(client_id=client_id, client_secret=client_secret)
     telemetry = Telemetry()
-    session = RetryingSession(retry, telemetry, retry_after_headers=api.retry_after_headers)
+    headers = BudgetHeaders(
+        api.rate_limit_remaining_header, api.rate_limit_reset_header, api.rate_limit_limit_header
+    )
+    session = RetryingSession(
+        retry,
+        telemetry,
+        retry_after_headers=api.retry_after_headers,
+        budget=budget_for(base_url, max_requests_per_minute, headers),
+    )
     auth = build_auth(api, credentials, session, telemetry, token_url, token_refresh_margin)
     return Connection(
         base_url=base_url,

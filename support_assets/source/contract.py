@@ -118,6 +118,11 @@ class ApiNames:
     api_key_header: str = "X-API-Key"
     # Headers a desk uses to say how long to wait after a 429, in the order tried.
     retry_after_headers: tuple[str, ...] = ("Retry-After",)
+    # Headers a desk advertises its request budget in (see `budget.py`): what is left, when
+    # the window resets (seconds, or a Unix time) and the window's limit; None: not sent.
+    rate_limit_remaining_header: str | None = "X-RateLimit-Remaining"
+    rate_limit_reset_header: str | None = "X-RateLimit-Reset"
+    rate_limit_limit_header: str | None = "X-RateLimit-Limit"
 
     def endpoint(self, resource: str) -> EndpointNames:
         """The vendor names of one of the two resources, by dlt resource name."""

@@ -8,6 +8,7 @@ the same library dlt uses (tenacity) and handed to dlt's REST client as its sess
 import email.utils
 import math
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ from requests.adapters import HTTPAdapter
 from requests.exceptions import ChunkedEncodingError, ConnectionError, Timeout
 from requests.hooks import dispatch_hook
 
+from support_assets.source.budget import EPOCH_THRESHOLD, RateBudget
 from support_assets.source.contract import RetryPolicy
 from support_assets.source.errors import ApiUnreachable, RetryAfterTooLong, SupportApiError
 from support_assets.source.redaction import configured_secrets, redact, redact_text
@@ -26,9 +28,6 @@ from support_assets.source.telemetry import Telemetry
 from support_assets.source.workarounds import SharedInRun
 
 RETRY_EXCEPTIONS = (ConnectionError, Timeout, ChunkedEncodingError)
-# A wait above this many seconds (about 31 years) is a Unix time: `X-RateLimit-Reset`
-# comes both ways, depending on the desk.
-EPOCH_THRESHOLD = 10**9
 
 
 class TokenRefresher(Protocol):
@@ -74,7 +73,9 @@ class RetryingSession(SharedInRun, requests.Session):
     """A `requests.Session` that applies the retry policy and recovers from revoked tokens.
 
     Retrying happens around each attempt's `send`, below dlt's REST client, so a retried
-    page is invisible to pagination: dlt sees one response per page.
+    page is invisible to pagination: dlt sees one response per page. Every attempt first
+    takes a slot from the desk's rate budget and shows it the answer (`budget.py`); a 429
+    pauses the budget, so every worker waits it out, not only the one that got it.
     """
 
     def __init__(
@@ -83,9 +84,14 @@ class RetryingSession(SharedInRun, requests.Session):
         telemetry: Telemetry,
         sleep: Callable[[float], None] = time.sleep,
         retry_after_headers: tuple[str, ...] = ("Retry-After",),
+        budget: RateBudget | None = None,
     ) -> None:
         super().__init__()
         self.policy = policy
+        # Built alone (not through `connect`), a session paces only itself.
+        self.budget = budget or RateBudget()
+        # Per worker: the end of the 429 pause this worker has slept through itself.
+        self._local = threading.local()
         self.retry_after_headers = retry_after_headers
         self.telemetry = telemetry
         self.tokens: TokenRefresher | None = None
@@ -169,7 +175,7 @@ class RetryingSession(SharedInRun, requests.Session):
     def _attempt(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         bearer = self._refresh_header(request)
         try:
-            response = super().send(request, **kwargs)
+            response = self._send_paced(request, **kwargs)
         except RETRY_EXCEPTIONS:
             self.telemetry.count_error()
             raise
@@ -202,7 +208,7 @@ class RetryingSession(SharedInRun, requests.Session):
             self.telemetry.count_token_recovery()
             request.headers["Authorization"] = current
             response.close()
-            response = super().send(request, **kwargs)
+            response = self._send_paced(request, **kwargs)
             self.telemetry.count_response(response.status_code)
             if response.status_code != 401:
                 return response
@@ -218,6 +224,18 @@ class RetryingSession(SharedInRun, requests.Session):
             f"tokens from {self.tokens.access_token_url} in a row (HTTP 401). Check that the "
             "client may read this API and that SUPPORT_API_TOKEN_URL belongs to it."
         )
+
+    def _send_paced(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """One request on the wire, in its turn of the desk's budget, which sees the answer."""
+        slot = self.budget.acquire(self._sleep, covered=getattr(self._local, "covered", 0.0))
+        self.telemetry.count_budget_wait(slot.paced_s, slot.held_s)
+        try:
+            response = super().send(request, **kwargs)
+        except BaseException:
+            self.budget.release()
+            raise
+        self.budget.observe(response)
+        return response
 
     def _refresh_header(self, request: requests.PreparedRequest) -> str | None:
         """Put a current token on a request that carries one; returns the header sent."""
@@ -264,6 +282,11 @@ class RetryingSession(SharedInRun, requests.Session):
                 f"{self.policy.max_wait:.0f}s (SUPPORT_MAX_RETRY_WAIT): not retrying early. "
                 "Run again later or raise SUPPORT_MAX_RETRY_WAIT."
             )
+        if response is not None and response.status_code == 429:
+            # Every worker waits this 429 out; this one sleeps it below, so it is not
+            # held by the pause it set.
+            until = self.budget.pause(asked)
+            self._local.covered = max(until, getattr(self._local, "covered", 0.0))
         # Retry-After: 0 still backs off, so a busy server cannot make us burn every attempt.
         return max(asked, backoff)
 

@@ -26,6 +26,11 @@ RETRIES_BY_CAUSE_PREFIX = "retries_"
 RENAMED_FIELDS = "renamed_fields"
 RATE_LIMITED = "rate_limited_429"
 RETRY_AFTER_WAIT_S = "retry_after_wait_s"
+# Waiting for the desk's rate budget (`budget.py`), apart from the 429 waits above, which
+# the alerts read: planned pacing is not the desk degrading. The hold is what workers other
+# than the one that got a 429 waited for its pause.
+PACED_WAIT_S = "paced_wait_s"
+RATE_LIMIT_HOLD_S = "rate_limit_hold_s"
 TOKEN_GRANTS = "token_grants"
 TOKEN_RECOVERIES = "token_recoveries"
 DURATION_S = "duration_s"
@@ -46,6 +51,8 @@ class Telemetry(SharedInRun):
         self.rate_limited = 0
         self.retry_after_wait_s = 0.0
         self.backoff_wait_s = 0.0
+        self.paced_wait_s = 0.0
+        self.held_wait_s = 0.0
         self.token_grants = 0
         self.token_recoveries = 0
         # The latest retries as (cause, Retry-After header or None, seconds waited).
@@ -112,6 +119,13 @@ class Telemetry(SharedInRun):
             else:
                 self.backoff_wait_s += waited
 
+    def count_budget_wait(self, paced: float, held: float) -> None:
+        """A request waited for its slot in the desk's budget (pacing, or a 429's pause)."""
+        if paced or held:
+            with self._lock:
+                self.paced_wait_s += paced
+                self.held_wait_s += held
+
     def count_token_grant(self) -> None:
         """The token endpoint issued a token."""
         with self._lock:
@@ -148,6 +162,8 @@ def telemetry_metadata(telemetry: Telemetry, resource: str, elapsed: float) -> d
         **({RENAMED_FIELDS: t.renamed_fields[resource]} if resource in t.renamed_fields else {}),
         RATE_LIMITED: t.rate_limited,
         RETRY_AFTER_WAIT_S: round(t.retry_after_wait_s, 3),
+        PACED_WAIT_S: round(t.paced_wait_s, 3),
+        RATE_LIMIT_HOLD_S: round(t.held_wait_s, 3),
         TOKEN_GRANTS: t.token_grants,
         TOKEN_RECOVERIES: t.token_recoveries,
         DURATION_S: round(elapsed, 3),

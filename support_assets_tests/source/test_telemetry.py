@@ -26,6 +26,8 @@ def a_run() -> Telemetry:
     telemetry.count_token_grant()
     telemetry.count_token_grant()
     telemetry.count_token_recovery()
+    telemetry.count_budget_wait(0.75, 0.0)  # pacing to the desk's budget
+    telemetry.count_budget_wait(0.25, 1.25)  # another worker held by the 429's pause
     for records in (100, 100, 50):
         telemetry.count_page("support_tickets", records)
     telemetry.count_page("ticket_comments", 40)
@@ -43,6 +45,8 @@ def test_the_counters_add_up_what_the_session_and_the_page_checks_report() -> No
     assert telemetry.rate_limited == 1
     # Waits asked for by Retry-After and waits of our own backoff are kept apart.
     assert (telemetry.retry_after_wait_s, telemetry.backoff_wait_s) == (1.5, 0.75)
+    # Waiting for the budget is neither: planned pacing, and others held by a 429's pause.
+    assert (telemetry.paced_wait_s, telemetry.held_wait_s) == (1.0, 1.25)
     assert list(telemetry.recent_retries) == [
         ("429", "1", 1.5),
         ("503", None, 0.25),
@@ -65,6 +69,8 @@ def test_the_counters_add_up_what_the_session_and_the_page_checks_report() -> No
                 "renamed_fields": {"_dlt_id": "vendor_dlt_id"},
                 "rate_limited_429": 1,
                 "retry_after_wait_s": 1.5,
+                "paced_wait_s": 1.0,
+                "rate_limit_hold_s": 1.25,
                 "token_grants": 2,
                 "token_recoveries": 1,
                 "duration_s": 2.5,
@@ -85,6 +91,8 @@ def test_the_counters_add_up_what_the_session_and_the_page_checks_report() -> No
                 "retries": 3,
                 "rate_limited_429": 1,
                 "retry_after_wait_s": 1.5,
+                "paced_wait_s": 1.0,
+                "rate_limit_hold_s": 1.25,
                 "token_grants": 2,
                 "token_recoveries": 1,
                 "duration_s": 0.0,

@@ -20,7 +20,11 @@
 - Comments: `GET /api/v2/tickets/{id}/conversations?per_page=100` for each ticket the run
   loaded, following the `Link` header; Freshdesk has no bulk endpoint [AB-FD; TAP-FD].
   Conversations carry `ticket_id` themselves [AB-FD schema].
-- Rate limits: 429 with `Retry-After` in seconds; `X-RateLimit-Remaining` [FD-RL].
+- Rate limits: 429 with `Retry-After` in seconds; every answer carries
+  `X-RateLimit-Total`, `X-RateLimit-Remaining` and `X-RateLimit-Used-CurrentRequest`, per
+  minute by plan (Growth 200, Pro 400, Enterprise 700) [FD-RL; docs/vendors.md: Airbyte's
+  api_budget reads the same `X-RateLimit-Remaining`]. No reset header: the budget keeps
+  going while budget is left, then the plan's rate (see budget.py).
 """
 
 from support_assets.source.contract import ApiNames, EndpointNames
@@ -44,4 +48,7 @@ PRESET = ApiNames(
     child_next_link="header",
     auth="basic",
     retry_after_headers=("Retry-After",),
+    rate_limit_remaining_header="X-RateLimit-Remaining",
+    rate_limit_reset_header=None,
+    rate_limit_limit_header="X-RateLimit-Total",
 )

@@ -18,7 +18,10 @@
   takes the conversation's `id` as `ticket_id` and its `userUpdatedAt` (the cursor).
   GUESS: that the list embeds every thread, not a capped number. Per-conversation threads
   (`/v2/conversations/{id}/threads` [HS-THR]) stay a setting away.
-- Rate limits: 429 with `X-RateLimit-Retry-After` in seconds [HS-RL].
+- Rate limits: 429 with `X-RateLimit-Retry-After` in seconds [HS-RL]; every answer
+  advertises `X-RateLimit-Limit-Minute` and `X-RateLimit-Remaining-Minute`, account-wide
+  [HS-RL]. No reset header: the budget keeps going while budget is left, then the plan's
+  rate (see budget.py).
 """
 
 from support_assets.source.contract import ApiNames, EndpointNames
@@ -54,4 +57,7 @@ PRESET = ApiNames(
     oauth_client_auth="body",
     token_path="/v2/oauth2/token",
     retry_after_headers=("X-RateLimit-Retry-After", "Retry-After"),
+    rate_limit_remaining_header="X-RateLimit-Remaining-Minute",
+    rate_limit_reset_header=None,
+    rate_limit_limit_header="X-RateLimit-Limit-Minute",
 )

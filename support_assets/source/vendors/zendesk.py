@@ -20,7 +20,10 @@
   the newest `timestamp` wins. Events at a page's `end_time` come again on the next page
   [ZD-OAS]: merged on the comment id. Per-ticket comments
   (`/api/v2/tickets/{id}/comments.json`, one call per ticket) stay a setting away.
-- Rate limits: 429 with `Retry-After` in seconds [ZD-RL].
+- Rate limits: 429 with `Retry-After` in seconds [ZD-RL]. Every answer advertises the
+  account's budget for the current minute, `X-Rate-Limit: 700` and `X-Rate-Limit-Remaining:
+  699`; list endpoints add `ratelimit-reset: 41` (seconds) [ZD-BP]. The budget paces to
+  them; where the reset is missing it keeps going while budget is left (see budget.py).
 """
 
 from support_assets.source.contract import ApiNames, EndpointNames
@@ -53,4 +56,7 @@ PRESET = ApiNames(
     min_since_age=60,
     auth="basic",
     retry_after_headers=("Retry-After",),
+    rate_limit_remaining_header="X-Rate-Limit-Remaining",
+    rate_limit_reset_header="ratelimit-reset",
+    rate_limit_limit_header="X-Rate-Limit",
 )

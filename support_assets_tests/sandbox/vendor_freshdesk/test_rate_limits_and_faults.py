@@ -98,3 +98,44 @@ def test_a_page_number_client_misses_records_under_churn_and_the_re_seeking_load
     assert by_id(list(loader.tickets.values())) == by_id(desk.sandbox.truth("tickets"))
     # The re-seeking loader met churn too: records before its `updated_since` moved.
     assert desk.sandbox.stats()["faults_injected"]["live_updates"] > moves
+
+
+def test_rate_budget_counts_credits_and_answers_freshdesks_429(desk: Desk) -> None:
+    # Five credits a window: a list with `include` costs 3, a conversations page 1.
+    desk.sandbox.set_faults({"name": "rate_budget", "per_minute": 10, "window": 30})
+    answers = [
+        desk.get(updated_since=EPOCH, include="description"),
+        desk.get(f"{TICKETS_PATH}/1/conversations"),
+        desk.get(updated_since=EPOCH, include="description"),
+        desk.get(f"{TICKETS_PATH}/1/conversations"),
+        desk.get(f"{TICKETS_PATH}/1/conversations"),
+    ]
+    headers = [
+        (
+            r.status_code,
+            r.headers["X-RateLimit-Total"],
+            r.headers["X-RateLimit-Remaining"],
+            r.headers["X-RateLimit-Used-CurrentRequest"],
+        )
+        for r in answers
+    ]
+    assert headers == [
+        (200, "5", "2", "3"),
+        (200, "5", "1", "1"),
+        (429, "5", "0", "0"),
+        (200, "5", "0", "1"),
+        (429, "5", "0", "0"),
+    ]
+    refused = answers[2]
+    assert refused.json() == {"message": "You have exceeded the limit of requests per minute"}
+    assert 1 <= int(refused.headers["Retry-After"]) <= 30
+    assert desk.sandbox.stats()["faults_injected"] == {"rate_budget": 2}
+
+
+def test_a_hidden_rate_budget_sends_no_rate_limit_header(desk: Desk) -> None:
+    desk.sandbox.set_faults({"name": "rate_budget", "per_minute": 2, "window": 30, "advertised": 0})
+    answers = [desk.get(f"{TICKETS_PATH}/1/conversations") for _ in range(2)]
+    assert [r.status_code for r in answers] == [200, 429]
+    assert "Retry-After" in answers[1].headers
+    for response in answers:
+        assert not [name for name in response.headers if "ratelimit" in name.lower()]

@@ -79,3 +79,25 @@ def test_live_updates_lose_records_by_page_number_but_not_by_re_seeking(desk: He
     tickets, comments = split(list(merged.values()))
     assert by_id(tickets) == by_id(desk.sandbox.truth("tickets"))
     assert by_id(comments) == by_id(desk.sandbox.truth("comments"))
+
+
+def test_rate_budget_answers_help_scouts_429_past_its_window(desk: HelpScout) -> None:
+    desk.sandbox.set_faults({"name": "rate_budget", "per_minute": 4, "window": 30})  # 2
+    responses = [desk.get(status="all", page=page) for page in (1, 2, 3)]
+    assert [r.status_code for r in responses] == [200, 200, 429]
+    assert [r.headers["X-RateLimit-Remaining-Minute"] for r in responses] == ["1", "0", "0"]
+    assert {r.headers["X-RateLimit-Limit-Minute"] for r in responses} == {"2"}
+    refused = responses[-1]
+    assert refused.json() == {"message": "Too many requests"}
+    assert 1 <= int(refused.headers["X-RateLimit-Retry-After"]) <= 30
+    assert "Retry-After" not in refused.headers
+    assert desk.sandbox.stats()["faults_injected"] == {"rate_budget": 1}
+
+
+def test_a_hidden_rate_budget_sends_no_rate_limit_header(desk: HelpScout) -> None:
+    desk.sandbox.set_faults({"name": "rate_budget", "per_minute": 2, "window": 30, "advertised": 0})
+    responses = [desk.get(status="all", page=page) for page in (1, 2)]
+    assert [r.status_code for r in responses] == [200, 429]
+    assert "X-RateLimit-Retry-After" in responses[1].headers
+    assert "X-RateLimit-Remaining-Minute" not in responses[0].headers
+    assert "X-RateLimit-Limit-Minute" not in responses[1].headers

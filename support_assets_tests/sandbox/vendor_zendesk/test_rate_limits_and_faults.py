@@ -79,3 +79,30 @@ def test_live_updates_move_passed_comments_to_where_the_next_page_reads_them_aga
     rows = merged(comments_of(pages))
     assert len(rows) == COMMENTS
     assert sorted(rows, key=lambda c: c["id"]) == sorted(truth, key=lambda c: c["id"])
+
+
+def test_rate_budget_answers_zendesks_429_and_headers_past_its_window(desk: Desk) -> None:
+    desk.server.set_faults({"name": "rate_budget", "per_minute": 4, "window": 30})  # 2 a window
+    responses = [desk.get(TICKETS_PATH, start_time=0, per_page=1) for _ in range(3)]
+    assert [r.status_code for r in responses] == [200, 200, 429]
+    assert [r.headers["X-Rate-Limit-Remaining"] for r in responses] == ["1", "0", "0"]
+    assert [r.headers["ratelimit-remaining"] for r in responses] == ["1", "0", "0"]
+    assert {(r.headers["X-Rate-Limit"], r.headers["ratelimit-limit"]) for r in responses} == {
+        ("2", "2")
+    }
+    refused = responses[-1]
+    assert refused.text == "Number of allowed API requests per minute exceeded"
+    assert refused.headers["Content-Type"] == "text/plain"
+    assert refused.headers["Retry-After"] == refused.headers["ratelimit-reset"]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 30
+    assert desk.server.stats()["faults_injected"] == {"rate_budget": 1}
+
+
+def test_a_hidden_rate_budget_sends_no_rate_limit_header(desk: Desk) -> None:
+    desk.server.set_faults({"name": "rate_budget", "per_minute": 2, "window": 30, "advertised": 0})
+    responses = [desk.get(EVENTS_PATH, start_time=0) for _ in range(2)]
+    assert [r.status_code for r in responses] == [200, 429]
+    assert "Retry-After" in responses[1].headers
+    for response in responses:
+        assert not [name for name in response.headers if "rate-limit" in name.lower()]
+        assert not [name for name in response.headers if name.lower().startswith("ratelimit")]

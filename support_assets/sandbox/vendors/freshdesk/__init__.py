@@ -61,7 +61,10 @@ clock; never enforced) and `X-RateLimit-Used-CurrentRequest`: 1, plus 2 per `inc
 [FD-LIST; value GUESS]; a 401 or 429 costs 0. Under `rate_limit` the chosen requests answer
 429 with `Retry-After: <seconds>` (header names and units: api-evangelist/freshdesk, secondary;
 freshdeskr; AB-FD `api_budget`) and `{"message":"You have exceeded the limit of requests per
-minute"}` (GUESS). `server_errors`, `slow`, `outage` and `desk_clock` act as on the reference
+minute"}` (GUESS). Under `rate_budget` the budget is the fault's and enforced, in credits as
+above: over it, that 429 with `Retry-After` until the window ends; advertised, the three
+headers carry its numbers; hidden, none (requests the budget does not count, a 401 or a 400,
+carry none either). `server_errors`, `slow`, `outage` and `desk_clock` act as on the reference
 contract. `live_updates`: before page N > 1 of the tickets list, `per_page` (the fault's)
 tickets among the (N-1) * per_page the client has passed in the query's order get an agent's
 edit and a new stamp; in `updated_at` order they move to the end, and a client following
@@ -85,6 +88,7 @@ import orjson
 
 from support_assets.sandbox.asgi import JSON, Receive, Response
 from support_assets.sandbox.data import ID_BITS, ID_MASK
+from support_assets.sandbox.vendors.freshdesk.limits import metered, take, throttled
 from support_assets.sandbox.vendors.freshdesk.order import Index, select, sync
 from support_assets.sandbox.vendors.freshdesk.query import (
     CONVERSATION_FIELDS,
@@ -104,12 +108,10 @@ if TYPE_CHECKING:
     from support_assets.sandbox.app import SandboxApp
     from support_assets.sandbox.state import Sandbox
 
-RATE_LIMIT = 200  # credits a minute on the Growth plan
 _CONVERSATIONS = re.compile(r"/api/v2/tickets/([0-9]{1,18})/conversations")
 _UNAUTHORIZED = (
     b'{"code":"invalid_credentials","message":"You have to be logged in to perform this action."}'
 )
-_THROTTLED = b'{"message":"You have exceeded the limit of requests per minute"}'
 _NOT_GET = b'{"code":"method_not_allowed","message":"The sandbox emulates GET only"}'
 _OUTAGE = b'{"error":"outage","message":"the API is down"}'
 
@@ -142,22 +144,29 @@ class Freshdesk:
         sandbox = app.sandbox
         index = self.index(sandbox, conversations=match is not None)
         if scope["method"] != "GET":
-            return self._metered(index, sandbox, (405, JSON, _NOT_GET), 0)
+            return metered(index, sandbox, (405, JSON, _NOT_GET), 0)
         if api_key(scope) != sandbox.config.client_secret:
             slow = sandbox.faults.active.get("slow")
             if slow and slow["unauthorized"]:
                 sandbox.stats.fault("slow")
                 await asyncio.sleep(slow["delay"])
-            return self._metered(index, sandbox, (401, JSON, _UNAUTHORIZED), 0)
+            return metered(index, sandbox, (401, JSON, _UNAUTHORIZED), 0)
         if match is not None:
+            grant = take(sandbox, 1)
+            if grant is not None and not grant.allowed:
+                return metered(index, sandbox, throttled(grant.reset), 1, grant)
             answer = await self._conversations(app, index, int(match[1]), scope)
-            return self._metered(index, sandbox, answer, 1)
+            return metered(index, sandbox, answer, 1, grant)
         query = parse_list_query(scope["query_string"])
         if not isinstance(query, ListQuery):
-            return self._metered(index, sandbox, query, 1)
+            return metered(index, sandbox, query, 1)
+        credits = 1 + 2 * len(query.include)
+        grant = take(sandbox, credits)
+        if grant is not None and not grant.allowed:
+            return metered(index, sandbox, throttled(grant.reset), credits, grant)
         url = canonical(TICKETS, scope["query_string"])
         answer = await self._tickets(app, index, query, url)
-        return self._metered(index, sandbox, answer, 1 + 2 * len(query.include))
+        return metered(index, sandbox, answer, credits, grant)
 
     def truth(self, sandbox: "Sandbox", resource: str) -> bytes:
         """Tickets with descriptions, deleted ones flagged; every conversation not deleted."""
@@ -238,9 +247,8 @@ class Freshdesk:
             return None, attempt
         name, status, headers, body = failure
         sandbox.stats.fault(name)
-        if name == "rate_limit":  # Freshdesk's Retry-After is always seconds
-            wait = b"%d" % faults.active[name]["retry_after"]
-            return (429, [*JSON, (b"retry-after", wait)], _THROTTLED), attempt
+        if name == "rate_limit":
+            return throttled(int(faults.active[name]["retry_after"])), attempt
         return (status, headers, body), attempt
 
     def _churn(
@@ -262,25 +270,6 @@ class Freshdesk:
             tickets.revise(chosen, sandbox.stamp(tickets))
             index.edits += 1
             sandbox.stats.fault("live_updates")
-
-    def _metered(
-        self, index: Index, sandbox: "Sandbox", answer: Response, credits: int
-    ) -> Response:
-        """Add the rate-limit headers; a 429 costs nothing and leaves nothing."""
-        minute = int(sandbox.faults.clock()) // 60
-        if minute != index.minute:
-            index.minute, index.used = minute, 0
-        status, headers, body = answer
-        if status == 429:
-            credits = 0
-        index.used += credits
-        remaining = 0 if status == 429 else max(0, RATE_LIMIT - index.used)
-        limits = [
-            (b"x-ratelimit-total", b"%d" % RATE_LIMIT),
-            (b"x-ratelimit-remaining", b"%d" % remaining),
-            (b"x-ratelimit-used-currentrequest", b"%d" % credits),
-        ]
-        return status, [*headers, *limits], body
 
 
 DESK = Freshdesk()

@@ -62,7 +62,10 @@ VndError; the texts GUESS]; a parameter given twice is refused too (GUESS).
 Rate limits [HS-RL]: every data response carries `X-RateLimit-Limit-Minute` (400, GUESS) and
 `X-RateLimit-Remaining-Minute` (counting down per clock minute, floored at 0, never
 enforced). The `rate_limit` fault answers 429 with `X-RateLimit-Retry-After: <retry_after>`,
-no standard `Retry-After`, and `{"message": "Too many requests"}` (GUESS).
+no standard `Retry-After`, and `{"message": "Too many requests"}` (GUESS). Under
+`rate_budget` the budget is the fault's and enforced: over it, that 429 with
+`X-RateLimit-Retry-After` until the window ends; advertised, the two headers carry its
+numbers; hidden, none (nor on requests the budget does not count: 401s, 400s).
 
 Faults as the reference contract applies them (auth, slow, outage, 429 and 5xx, then
 live_updates), with `token_revoke`, `token_early_expiry` and `no_access_token` on the tokens.

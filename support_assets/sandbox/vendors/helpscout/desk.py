@@ -16,6 +16,7 @@ import orjson
 from support_assets.sandbox.asgi import JSON, Headers, Receive, Response, error, read_body
 from support_assets.sandbox.data import ID_MASK
 from support_assets.sandbox.params import parse_rfc3339
+from support_assets.sandbox.rate import Grant
 from support_assets.sandbox.vendors.helpscout.conversations import (
     FILTERS,
     SORT_FIELDS,
@@ -149,8 +150,9 @@ class HelpScout:
             if match is None:
                 return None
             route, ident = ("threads" if match[2] else "conversation"), int(match[1])
-        status, headers, body = await self._data(app, scope, route, ident)
-        return status, [*headers, *self._rate_headers(app.sandbox, status)], body
+        grants: list[Grant] = []
+        status, headers, body = await self._data(app, scope, route, ident, grants)
+        return status, [*headers, *self._rate_headers(app.sandbox, status, grants)], body
 
     def truth(self, sandbox: "Sandbox", resource: str) -> bytes:
         """Published conversations (tickets), or their threads with `ticket_id` (comments)."""
@@ -209,9 +211,17 @@ class HelpScout:
         return 200, [*JSON, (b"cache-control", b"no-store")], orjson.dumps(grant)
 
     async def _data(
-        self, app: "SandboxApp", scope: dict[str, Any], route: str, ident: int | None
+        self,
+        app: "SandboxApp",
+        scope: dict[str, Any],
+        route: str,
+        ident: int | None,
+        grants: list[Grant],
     ) -> Response:
-        """A data route through auth, validation and the faults, in the reference order."""
+        """A data route through auth, validation and the faults, in the reference order.
+
+        The `rate_budget`'s grant, when it counted the request, is added to `grants`.
+        """
         sandbox = app.sandbox
         faults = sandbox.faults
         if scope["method"] != "GET":
@@ -226,6 +236,12 @@ class HelpScout:
             request = parse_request(route, ident, scope["query_string"])
         except Invalid as exc:
             return exc.response
+        if faults.budget is not None:
+            grant = faults.budget.take()
+            grants.append(grant)
+            if not grant.allowed:
+                sandbox.stats.fault("rate_budget")
+                return 429, [*JSON, (b"x-ratelimit-retry-after", b"%d" % grant.reset)], _TOO_MANY
         if not faults.active:
             return self._serve(app, request)
         if "slow" in faults.active:
@@ -307,8 +323,16 @@ class HelpScout:
             view.touch(ident)
             sandbox.stats.fault("live_updates")
 
-    def _rate_headers(self, sandbox: "Sandbox", status: int) -> Headers:
-        """Help Scout's per-minute headers; the count is shown, never enforced."""
+    def _rate_headers(self, sandbox: "Sandbox", status: int, grants: list[Grant]) -> Headers:
+        """Help Scout's per-minute headers: the `rate_budget`'s, else shown, never enforced."""
+        if sandbox.faults.budget is not None:
+            if not grants or not grants[0].advertised:
+                return []
+            remaining = 0 if status == 429 else grants[0].remaining
+            return [
+                (b"x-ratelimit-limit-minute", b"%d" % grants[0].limit),
+                (b"x-ratelimit-remaining-minute", b"%d" % remaining),
+            ]
         minute = int(sandbox.faults.clock()) // 60
         used = self._minute[1] + 1 if self._minute[0] == minute else 1
         self._minute = (minute, used)

@@ -57,7 +57,11 @@ the newest record, see below) or in the future. Unknown parameters are ignored (
 
 Rate limits: every answer past auth carries `X-Rate-Limit: 700` and `X-Rate-Limit-Remaining`,
 counting down this desk-clock minute [ZD-RL; ZD-BP; 700 is their example, the Enterprise plan
-[ZD-PLAN]]; nothing is enforced. `rate_limit` answers 429 `text/plain` `Number of allowed API
+[ZD-PLAN]]; nothing is enforced. Under `rate_budget` the budget is the fault's and enforced:
+over it, the same 429 with `Retry-After` until the window ends; advertised, the two headers
+carry its numbers, with the list endpoints' `ratelimit-limit`, `ratelimit-remaining` and
+`ratelimit-reset` (seconds) [ZD-BP; that the exports carry them too is a GUESS]; hidden,
+no rate-limit header at all. `rate_limit` answers 429 `text/plain` `Number of allowed API
 requests per minute exceeded`, `Retry-After: {retry_after}` in seconds, remaining 0 [ZD-RL;
 ZD-429]. `server_errors`, `outage` and `slow` act as in the reference app (bodies GUESS).
 `live_updates`, before a ticket page asked by `cursor` or an event page whose `start_time` is
@@ -84,6 +88,7 @@ from urllib.parse import parse_qsl, urlencode
 import orjson
 
 from support_assets.sandbox.asgi import JSON, Headers, Receive, Response, error, read_body
+from support_assets.sandbox.rate import Grant
 from support_assets.sandbox.vendors.zendesk import export, shapes
 
 if TYPE_CHECKING:
@@ -148,12 +153,17 @@ class Zendesk:
         except export.Invalid as exc:
             body = orjson.dumps({"error": exc.code, "description": str(exc)})
             return 400, [*JSON, *self._limits(sandbox)], body
+        grant = faults.budget.take() if faults.budget is not None else None
+        if grant is not None and not grant.allowed:
+            sandbox.stats.fault("rate_budget")
+            return self._throttled(sandbox, grant.reset, grant)
         if faults.active:
-            failure = await self._faults(sandbox, query, f"GET {path}?{urlencode(sorted(pairs))}")
+            url = f"GET {path}?{urlencode(sorted(pairs))}"
+            failure = await self._faults(sandbox, query, url, grant)
             if failure is not None:
                 return failure
         page = export.tickets_page if resource == "tickets" else export.events_page
-        return 200, [*JSON, *self._limits(sandbox)], page(sandbox, query, app.url)
+        return 200, [*JSON, *self._limits(sandbox, grant=grant)], page(sandbox, query, app.url)
 
     def truth(self, sandbox: "Sandbox", resource: str) -> bytes:
         """Every ticket, or every comment with its `ticket_id`, in the export's shape and order."""
@@ -191,7 +201,9 @@ class Zendesk:
             del body["access_token"]
         return 200, [*JSON, (b"cache-control", b"no-store")], orjson.dumps(body)
 
-    async def _faults(self, sandbox: "Sandbox", query: export.Query, url: str) -> Response | None:
+    async def _faults(
+        self, sandbox: "Sandbox", query: export.Query, url: str, grant: Grant | None
+    ) -> Response | None:
         """Apply the active faults in the reference app's order: a failure, or None."""
         faults, stats = sandbox.faults, sandbox.stats
         if "slow" in faults.active:
@@ -207,15 +219,34 @@ class Zendesk:
             stats.fault(name)
             if name != "rate_limit":
                 return status, headers, body
-            wait = b"%d" % faults.active["rate_limit"]["retry_after"]
-            headers = [(b"content-type", b"text/plain"), (b"retry-after", wait)]
-            return 429, [*headers, *self._limits(sandbox, limited=True)], _RATE_LIMITED
+            return self._throttled(sandbox, int(faults.active["rate_limit"]["retry_after"]), grant)
         if "live_updates" in faults.active:
             export.live_update(sandbox, query, url, attempt)
         return None
 
-    def _limits(self, sandbox: "Sandbox", limited: bool = False) -> Headers:
-        """Zendesk's rate-limit headers, counting this request in its desk-clock minute."""
+    def _throttled(self, sandbox: "Sandbox", wait: int, grant: Grant | None) -> Response:
+        """Zendesk's 429: plain text, `Retry-After` in seconds, nothing remaining [ZD-429]."""
+        headers = [(b"content-type", b"text/plain"), (b"retry-after", b"%d" % wait)]
+        return 429, [*headers, *self._limits(sandbox, True, grant)], _RATE_LIMITED
+
+    def _limits(
+        self, sandbox: "Sandbox", limited: bool = False, grant: Grant | None = None
+    ) -> Headers:
+        """Zendesk's rate-limit headers: the `rate_budget`'s, else this desk-clock minute's."""
+        if grant is None and sandbox.faults.budget is not None:
+            return []  # a request the budget did not count (a 400) says nothing about it
+        if grant is not None:
+            if not grant.advertised:
+                return []
+            remaining = b"%d" % (0 if limited else grant.remaining)
+            limit = b"%d" % grant.limit
+            return [
+                (b"x-rate-limit", limit),
+                (b"x-rate-limit-remaining", remaining),
+                (b"ratelimit-limit", limit),
+                (b"ratelimit-remaining", remaining),
+                (b"ratelimit-reset", b"%d" % grant.reset),
+            ]
         minute = int(sandbox.faults.clock()) // 60
         stats, current, used = self._minute
         if stats is not sandbox.stats or current != minute:
