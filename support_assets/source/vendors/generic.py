@@ -4,6 +4,13 @@ OAuth2 client credentials (HTTP Basic client authentication), offset pages with 
 `updated_since`/`updated_before` windows ordered by (`updated_at`, `id`).
 """
 
-from support_assets.source.contract import ApiNames
+from support_assets.source.contract import COMMENTS_RESOURCE, TICKETS_RESOURCE, ApiNames
 
 PRESET = ApiNames()
+
+# Its columns are the contract's own (`source/columns.py`).
+DESK = "the reference Support API"
+ENDPOINTS = {
+    TICKETS_RESOURCE: "tickets collection",
+    COMMENTS_RESOURCE: "ticket comments collection",
+}
