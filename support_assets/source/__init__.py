@@ -162,7 +162,7 @@ def support_source(
             renamed={f"_{TICKETS_RESOURCE}_{api.primary_key}": api.ticket_key} if child else {},
         )
         resource.add_step(pages, insert_at=1)
-        # Last, after dlt's incremental step: describes the fields the kept rows hold.
+        # After dlt's incremental step (its placement): describes the fields kept rows hold.
         resource.add_step(DescribeColumns(resource, descriptions_of(api, resource.name)))
         if child:
             resource.add_step(ForgetParentHints(), insert_at=1)

@@ -17,7 +17,7 @@ dagster-dlt then shows as a `string` column the table does not have:
 """
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import dlt
 import pyarrow as pa
@@ -141,6 +141,14 @@ def columns_of(api: ApiNames, resource: str) -> dict[str, Column]:
             kind, text = CONTRACT_FIELDS[resource][name]
             absent = f" A column of the reference contract's: {desk} has no such field (null)."
             fields[name] = (kind, text + absent)
+    cursor = NAMING.normalize_identifier(api.cursor_of(resource))
+    if cursor not in fields:  # a typed hint: the column exists
+        setting = "TICKETS" if resource == TICKETS_RESOURCE else "COMMENTS"
+        fields[cursor] = (
+            "timestamp",
+            f"The desk's update time, the cursor (SUPPORT_{setting}"
+            "_CURSOR_FIELD), stored as a UTC timestamp: the newest version wins.",
+        )
     return {**fields, **DLT_FIELDS}
 
 
@@ -179,6 +187,10 @@ class DescribeColumns(ItemTransform[Any, Any]):
     with a warning.
     """
 
+    # After dlt's incremental step (1) and its limit (1.1), before a fork to children (2):
+    # only the rows kept are looked at.
+    placement_affinity: ClassVar[float] = 1.2
+
     def __init__(self, resource: DltResource, descriptions: Mapping[str, str]) -> None:
         super().__init__(lambda item: item)
         self.resource = resource
@@ -192,7 +204,9 @@ class DescribeColumns(ItemTransform[Any, Any]):
         if isinstance(item, pa.Table):
             names: list[str] = item.column_names
         elif isinstance(item, list):
-            names = list(dict.fromkeys(key for record in item for key in record))
+            names = list(dict.fromkeys(k for r in item if isinstance(r, dict) for k in r))
+        elif isinstance(item, dict):
+            names = list(item)
         else:
             return item
         new = [name for name in names if name not in self.seen]

@@ -105,6 +105,11 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
             "text",
             "The description as plain text; sent with include=description [FD-TKT; FD-LIST].",
         ),
+        "deleted": (
+            "bool",
+            "True on a deleted ticket, which only the filter=deleted list shows: the preset "
+            "does not read it, so this column stays absent (GUESS [FD-LIST])",
+        ),
     },
     COMMENTS_RESOURCE: {
         "id": ("bigint", "Id of the conversation (a reply or a note); the merge key [FD-CONV]."),
