@@ -3,6 +3,7 @@
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -29,8 +30,8 @@ VENDORS = ["generic", "zendesk", "freshdesk", "helpscout"]
 TABLES = {"tickets": "support_tickets", "comments": "ticket_comments"}
 # dlt writes its own description of these over ours on some load paths; ours begin with it.
 DLT_OWN = {
-    "_dlt_id": dlt_id_column()["description"],
-    "_dlt_load_id": dlt_load_id_column()["description"],
+    "_dlt_id": dlt_id_column().get("description"),
+    "_dlt_load_id": dlt_load_id_column().get("description"),
 }
 
 
@@ -92,7 +93,7 @@ def test_after_a_load_every_column_is_described_in_dlts_schema_and_the_ui(
     schema = reader.default_schema
     for table in TABLES.values():
         declared = columns_of(settings.api, table)
-        loaded = schema.tables[table]["columns"]
+        loaded: dict[str, Any] = dict(schema.get_table_columns(table, include_incomplete=True))
         # No column without a type: a description never made a column of its own.
         assert set(loaded) <= set(declared), table
         assert {n: c.get("data_type") for n, c in loaded.items()} == {

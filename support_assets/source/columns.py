@@ -17,7 +17,7 @@ dagster-dlt then shows as a `string` column the table does not have:
 """
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import dlt
 import pyarrow as pa
@@ -211,21 +211,23 @@ class DescribeColumns(ItemTransform[Any, Any]):
             return item
         new = [name for name in names if name not in self.seen]
         self.seen.update(new)
-        texts = {NAMING.normalize_identifier(name): name for name in new}
-        texts = {
-            column: self.descriptions[column] for column in texts if column in self.descriptions
-        }
+        columns_new = {NAMING.normalize_identifier(name) for name in new}
+        texts = {c: self.descriptions[c] for c in columns_new if c in self.descriptions}
         if not texts:
             return item
-        riding = dict(meta.hints.get("columns") or {}) if isinstance(meta, HintsMeta) else {}
-        hinted = {**(self.resource.columns if isinstance(self.resource.columns, dict) else {})}
+        riding: dict[str, Any] = {}
+        if isinstance(meta, HintsMeta):
+            riding = dict(cast(Mapping[str, Any], meta.hints.get("columns") or {}))
+        own = self.resource.columns
+        hinted: dict[str, Any] = {**(cast(Mapping[str, Any], own) if isinstance(own, dict) else {})}
         hinted.update(riding)
         by_column = {NAMING.normalize_identifier(name): name for name in hinted}
-        columns = {name: {**hint, "name": name} for name, hint in riding.items()}
+        columns: dict[str, Any] = {name: {**hint, "name": name} for name, hint in riding.items()}
         for column, text in texts.items():
             name = by_column.get(column, column)
             columns[name] = {**hinted.get(name, {}), "name": name, "description": text}
-        return dlt.mark.with_hints(item, dlt.mark.make_hints(columns=list(columns.values())))
+        hints = dlt.mark.make_hints(columns=cast(Any, list(columns.values())))
+        return dlt.mark.with_hints(item, hints)
 
 
 class ForgetParentHints(ItemTransform[Any, Any]):
