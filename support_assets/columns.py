@@ -58,6 +58,6 @@ def asset_description(settings: Settings, resource: str) -> str:
         nested += " with {}={}".format(*names.nested_filter)
     cursor = NAMING.normalize_identifier(api.cursor_of(resource))
     return (
-        f"{what} from {source}{per_ticket}{nested}; merged on {api.primary_key}, the newest "
-        f"{cursor} winning. Columns: see the column schema."
+        f"{what} from {source}{per_ticket}{nested}; a record's newest {cursor} wins, merged "
+        f"on {api.primary_key}."
     )
