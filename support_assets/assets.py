@@ -9,6 +9,7 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, build_dlt_asse
 from dagster_dlt.translator import DltResourceTranslatorData
 from pydantic import Field
 
+from support_assets.columns import described
 from support_assets.partitions import continue_history, daily_partitions, plan_for
 from support_assets.pipeline import definition_working_dir, loader_file_format, support_pipeline
 from support_assets.pipeline.load import SupportLoad
@@ -35,15 +36,19 @@ FULL_REFRESH_TAG = "support/full_refresh"
 class SupportTranslator(DagsterDltTranslator):
     """Asset key = dlt resource name, no upstream stubs, one group."""
 
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings  # the desk, for descriptions and the column schema
+
     def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
         """Name the assets after their tables; the API is not an asset of ours."""
         spec = super().get_asset_spec(data)
-        return spec.replace_attributes(
+        spec = spec.replace_attributes(
             key=dg.AssetKey(data.resource.name),
             deps=[],
             group_name=GROUP,
             description=DESCRIPTIONS.get(data.resource.name, spec.description),
         )
+        return described(spec, self.settings, data.resource.name)
 
 
 def load_retry_policy(settings: Settings) -> dg.RetryPolicy | None:
@@ -85,7 +90,7 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
             # Names only: loading the code location looks up no dlt config or secret.
             dlt_source=support_source_names_only(api=settings.api),
             dlt_pipeline=support_pipeline(settings, definition_working_dir(settings)),
-            dagster_dlt_translator=SupportTranslator(),
+            dagster_dlt_translator=SupportTranslator(settings),
         ),
         name="support_api_assets",
         # Comments read per ticket come from the tickets this run loads: the two load
@@ -120,7 +125,7 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
                     context=context,
                     dlt_source=support_source(connection=connection, window=plan.source_window),
                     dlt_pipeline=load.pipeline,
-                    dagster_dlt_translator=SupportTranslator(),
+                    dagster_dlt_translator=SupportTranslator(settings),
                     schema_contract=schema_contract(settings),
                     loader_file_format=loader_file_format(settings),
                 )

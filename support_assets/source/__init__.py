@@ -25,6 +25,11 @@ from dlt.sources.rest_api.typing import RESTAPIConfig
 
 from support_assets.source.arrow import ArrowPages
 from support_assets.source.auth import NoCredentials
+from support_assets.source.columns import (
+    DescribeColumns,
+    ForgetParentHints,
+    descriptions_of,
+)
 from support_assets.source.config import retry_policy_of, seed_config, to_dlt_config
 from support_assets.source.connection import Connection, connect
 from support_assets.source.contract import (
@@ -157,6 +162,10 @@ def support_source(
             renamed={f"_{TICKETS_RESOURCE}_{api.primary_key}": api.ticket_key} if child else {},
         )
         resource.add_step(pages, insert_at=1)
+        # After dlt's incremental step (its placement): describes the fields kept rows hold.
+        resource.add_step(DescribeColumns(resource, descriptions_of(api, resource.name)))
+        if child:
+            resource.add_step(ForgetParentHints(), insert_at=1)
         nested = api.endpoint(resource.name).nested
         if nested:
             # Before the Arrow step: the rows are the children, with what they inherit.

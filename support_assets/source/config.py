@@ -22,6 +22,7 @@ from dlt.sources.helpers.rest_client.paginators import (
     SinglePagePaginator,
 )
 
+from support_assets.source.columns import described_hints
 from support_assets.source.connection import Connection
 from support_assets.source.contract import (
     COMMENTS_RESOURCE,
@@ -135,10 +136,14 @@ def to_dlt_config(
             # A record read twice in one run (before and after an update) must end up as its
             # newer version: order duplicates by the cursor, newest first.
             # Copies: dlt writes a `name` into each column dict it is given.
-            "columns": {
-                **{c: dict(hint) for c, hint in CONTRACT_COLUMNS.get(name, {}).items()},
-                cursor: {**TIMESTAMP_COLUMN, "dedup_sort": "desc"},
-            },
+            "columns": described_hints(
+                {
+                    **{c: dict(hint) for c, hint in CONTRACT_COLUMNS.get(name, {}).items()},
+                    cursor: {**TIMESTAMP_COLUMN, "dedup_sort": "desc"},
+                },
+                api,
+                name,
+            ),
         }
         if names is not None and names.params:
             endpoint["params"] = {**endpoint.get("params", {}), **dict(names.params)}

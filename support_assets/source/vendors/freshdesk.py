@@ -25,9 +25,20 @@
   minute by plan (Growth 200, Pro 400, Enterprise 700) [FD-RL; docs/vendors.md: Airbyte's
   api_budget reads the same `X-RateLimit-Remaining`]. No reset header: the budget keeps
   going while budget is left, then the plan's rate (see budget.py).
+- Columns (`COLUMNS`): a ticket's fields and their values as "List all tickets" and the
+  ticket's properties describe them [FD-LIST; FD-TKT: developers.freshdesk.com/api/
+  #tickets, through schemas.apis.io/schemas/freshdesk/freshdesk-ticket, secondary]; a
+  conversation's as "List all conversations of a ticket" does [FD-CONV; AB-FD
+  `schemas.conversations`]. Freshdesk's numbers (status, priority, source) land in the
+  contract's text columns as their digits: the contract hints status and priority as text.
 """
 
-from support_assets.source.contract import ApiNames, EndpointNames
+from support_assets.source.contract import (
+    COMMENTS_RESOURCE,
+    TICKETS_RESOURCE,
+    ApiNames,
+    EndpointNames,
+)
 
 PRESET = ApiNames(
     tickets=EndpointNames(
@@ -52,3 +63,83 @@ PRESET = ApiNames(
     rate_limit_reset_header=None,
     rate_limit_limit_header="X-RateLimit-Total",
 )
+
+DESK = "Freshdesk"
+ENDPOINTS = {
+    TICKETS_RESOURCE: "ticket list",
+    COMMENTS_RESOURCE: "conversations of each ticket",
+}
+_RFC3339 = "RFC 3339 in UTC, stored as a UTC timestamp"
+COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    TICKETS_RESOURCE: {
+        "id": ("bigint", "Unique id of the ticket; the merge key [FD-TKT]."),
+        "subject": ("text", "Subject of the ticket [FD-TKT]."),
+        "status": (
+            "text",
+            "Status as Freshdesk's number, stored as text: 2 Open, 3 Pending, 4 Resolved, "
+            "5 Closed (an account's custom statuses have numbers of their own) [FD-TKT].",
+        ),
+        "priority": (
+            "text",
+            "Priority as Freshdesk's number, stored as text: 1 Low, 2 Medium, 3 High, "
+            "4 Urgent [FD-TKT].",
+        ),
+        "requester_id": ("bigint", "Id of the contact who raised the ticket [FD-TKT]."),
+        "responder_id": (
+            "bigint",
+            "Id of the agent the ticket is assigned to; null if none (Freshdesk's assignee) "
+            "[FD-TKT].",
+        ),
+        "tags": ("json", "Tags of the ticket: a JSON list of strings [FD-TKT]."),
+        "custom_fields": (
+            "json",
+            "Custom field values: a JSON object keyed by the field's name with the cf_ "
+            "prefix [FD-TKT].",
+        ),
+        "spam": ("bool", "True if the ticket is marked as spam [FD-TKT]."),
+        "created_at": ("timestamp", f"When the ticket was created; {_RFC3339} [FD-TKT]."),
+        "updated_at": (
+            "timestamp",
+            f"When the ticket was last updated; {_RFC3339}. The cursor: the newest version "
+            "wins [FD-LIST].",
+        ),
+        "description": (
+            "text",
+            "HTML content of the ticket's description; sent because the preset asks "
+            "include=description [FD-TKT; FD-LIST].",
+        ),
+        "description_text": (
+            "text",
+            "The description as plain text; sent with include=description [FD-TKT; FD-LIST].",
+        ),
+        "deleted": (
+            "bool",
+            "True on a deleted ticket, which only the filter=deleted list shows: the preset "
+            "does not read it, so this column stays absent (GUESS [FD-LIST])",
+        ),
+    },
+    COMMENTS_RESOURCE: {
+        "id": ("bigint", "Id of the conversation (a reply or a note); the merge key [FD-CONV]."),
+        "body": ("text", "Content of the conversation in HTML [FD-CONV]."),
+        "body_text": ("text", "Content of the conversation in plain text [FD-CONV]."),
+        "incoming": (
+            "bool",
+            "True if the conversation came from outside Freshdesk (the customer), false if "
+            "an agent wrote it there [FD-CONV].",
+        ),
+        "private": ("bool", "True for a private note, which the requester does not see [FD-CONV]."),
+        "user_id": ("bigint", "Id of the agent or contact who wrote it [FD-CONV]."),
+        "ticket_id": ("bigint", "Id of the ticket (support_tickets.id) [FD-CONV]."),
+        "source": (
+            "bigint",
+            "Kind of conversation as Freshdesk's number: 0 Reply, 2 Note, others for other "
+            "channels (GUESS beyond 0 and 2 [AB-FD]).",
+        ),
+        "created_at": ("timestamp", f"When the conversation was created; {_RFC3339} [FD-CONV]."),
+        "updated_at": (
+            "timestamp",
+            f"When the conversation was last updated; {_RFC3339}. Orders its versions: the "
+            "newest wins [FD-CONV].",
+        ),
+    },
+}

@@ -6,6 +6,13 @@ it has one, in the common de-facto form: `X-RateLimit-Limit`, `X-RateLimit-Remai
 `X-RateLimit-Reset` in seconds (or a Unix time; both are read).
 """
 
-from support_assets.source.contract import ApiNames
+from support_assets.source.contract import COMMENTS_RESOURCE, TICKETS_RESOURCE, ApiNames
 
 PRESET = ApiNames()
+
+# Its columns are the contract's own (`source/columns.py`).
+DESK = "the reference Support API"
+ENDPOINTS = {
+    TICKETS_RESOURCE: "tickets collection",
+    COMMENTS_RESOURCE: "ticket comments collection",
+}
