@@ -84,6 +84,11 @@ class Settings:
     # The freshness check: the last successful load, and the newest updated_at loaded.
     max_load_age_hours: float = 2.0
     max_data_age_hours: float = 24.0
+    # Deleted records (support_reconcile_job): `mark` sets `_deleted_at` and keeps the row,
+    # `remove` deletes it; the job's schedule, off by default as the refresh's is.
+    deletes: str = "mark"
+    reconcile_cron: str = "0 3 * * 0"
+    reconcile_schedule_running: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -158,4 +163,9 @@ class Settings:
             lock_retries=get.integer("SUPPORT_LOCK_RETRIES", base.lock_retries, minimum=0),
             max_load_age_hours=get.hours("SUPPORT_MAX_LOAD_AGE_HOURS", base.max_load_age_hours),
             max_data_age_hours=get.hours("SUPPORT_MAX_DATA_AGE_HOURS", base.max_data_age_hours),
+            deletes=get.choice("SUPPORT_DELETES", base.deletes, ("mark", "remove")),
+            reconcile_cron=get.text("SUPPORT_RECONCILE_CRON", base.reconcile_cron),
+            reconcile_schedule_running=get.flag(
+                "SUPPORT_RECONCILE_SCHEDULE_RUNNING", base.reconcile_schedule_running
+            ),
         )
