@@ -47,8 +47,13 @@ def list_tickets(settings: Settings, connection: Connection) -> Listing:
         listed = " and ".join(f"GET {FRESHDESK_TICKETS}?filter={f}" for f in FRESHDESK_FILTERS)
         kind = "deleted"
     else:
-        ids, listed = _live_ids(settings, connection), f"GET {settings.api.tickets.path}"
-        kind = "live"
+        listed, kind = f"GET {settings.api.tickets.path}", "live"
+        try:
+            ids = _live_ids(settings, connection)
+        except Exception as exc:  # the load's own words for it, after its retries
+            raise ListingFailed(
+                f"{listed} failed: nothing was marked or removed. {_innermost(exc)}"
+            ) from None
     return Listing(kind, ids, listed, connection.telemetry.requests - before)
 
 
@@ -125,14 +130,21 @@ class ListingFailed(RuntimeError):
     """The desk did not answer a listing; nothing in the warehouse was changed."""
 
 
+def _innermost(exc: BaseException) -> str:
+    """Dlt wraps a resource's error in its own; the cause says what happened."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return str(exc)
+
+
 def _get(connection: Connection, url: str, params: dict[str, Any] | None) -> Any:
     """One GET with the run's auth and retries (the load's session): a failure in words."""
     response = connection.session.get(url, params=params, auth=connection.auth)
     if response.status_code >= 400:
         path = url.split("?", 1)[0]
         raise ListingFailed(
-            f"the desk answered {response.status_code} to GET {path} after "
-            f"{connection.session.policy.max_retries} retries: nothing was marked or removed. "
-            "Run the reconcile again once the desk answers (SUPPORT_MAX_RETRIES)."
+            f"the desk answered {response.status_code} to GET {path} (after up to "
+            f"{connection.session.policy.max_retries} retries): nothing was marked or "
+            "removed. Run the reconcile again once the desk answers."
         )
     return response

@@ -31,6 +31,10 @@ class HistoryKept(RuntimeError):
     """The tables keep every version (dlt's scd2): the reconcile marks latest-only tables."""
 
 
+class EmptyListing(RuntimeError):
+    """A listing of every ticket that found none: a setting is wrong, not every ticket gone."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Outcome:
     """What one reconcile changed, by table; `live_rows` counts unmarked tickets after it."""
@@ -66,6 +70,12 @@ def apply(
             )
             or []
         }
+        if listing.kind == "live" and stored and not listing.ids:
+            raise EmptyListing(
+                f"{listing.listed} listed no ticket while the warehouse holds {len(stored)}: "
+                "refusing to mark them all. Nothing was changed; check SUPPORT_TICKETS_PATH, "
+                "SUPPORT_TICKETS_PARAMS and SUPPORT_START_DATE."
+            )
         changes = _changes(stored, listing)
         empty: dict[str, int] = {TICKETS_RESOURCE: 0, COMMENTS_RESOURCE: 0}
         marked, unmarked, removed = dict(empty), dict(empty), dict(empty)
@@ -87,6 +97,27 @@ def apply(
         live = client.execute_sql(f"select count(*) from {tickets} where {DELETED_AT} is null")
     stored_rows = len(stored) - removed[TICKETS_RESOURCE]
     return Outcome(marked, unmarked, removed, int(live[0][0]) if live else 0, stored_rows)
+
+
+def unmark_comments_of_live_tickets(pipeline: dlt.Pipeline, settings: Settings) -> int:
+    """After a load: comments marked with their ticket are unmarked when the ticket is back.
+
+    The merge unmarks the rows it writes; a restored ticket's comments are written again
+    only where the desk serves them again with it (per ticket, embedded), not from an
+    event stream that has nothing new for them. Returns the comments unmarked.
+    """
+    pk = column_of(settings.api.primary_key)
+    key = column_of(settings.api.ticket_key)
+    with pipeline.sql_client() as client:
+        tickets = client.make_qualified_table_name(TICKETS_RESOURCE)
+        comments = client.make_qualified_table_name(COMMENTS_RESOURCE)
+        if any(DELETED_AT not in (_columns(client, t) or ()) for t in (tickets, comments)):
+            return 0  # never reconciled: nothing is marked
+        rows = client.execute_sql(
+            f"update {comments} set {DELETED_AT} = null where {DELETED_AT} is not null and "
+            f"{key} in (select {pk} from {tickets} where {DELETED_AT} is null) returning 1"
+        )
+    return len(rows or [])
 
 
 @dataclasses.dataclass(frozen=True)
