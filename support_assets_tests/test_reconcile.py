@@ -159,3 +159,34 @@ def column_exists(settings: Settings, table: str, column: str) -> bool:
             f"and table_name = '{table}' and column_name = '{column}'",
         )
     )
+
+
+@pytest.mark.postgres
+def test_the_reconcile_marks_on_postgres_as_on_duckdb(
+    api_env: SandboxServer,
+    settings: Settings,
+    scratch_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import psycopg2
+
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", scratch_database)
+    settings = dataclasses.replace(settings, destination="postgres")
+    assert materialize(settings).success
+    purged = set(api_env.hard_delete("tickets", 3))
+
+    result = reconcile(settings)
+
+    assert result.success, failure_message(result)
+    with psycopg2.connect(scratch_database) as con, con.cursor() as cur:
+        cur.execute("select id from support.support_tickets where _deleted_at is not null")
+        assert {row[0] for row in cur.fetchall()} == purged
+        cur.execute(
+            "select count(*) from support.ticket_comments where _deleted_at is not null "
+            "and ticket_id = any(%s)",
+            (sorted(purged),),
+        )
+        followers = cur.fetchone()
+        cur.execute("select count(*) from support.ticket_comments where _deleted_at is not null")
+        assert followers == cur.fetchone() != (0,)
+    assert run_metadata(result)["live_rows"] == 247
