@@ -10,6 +10,7 @@ from support_assets.definitions import build_definitions
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings, SettingsError
 from support_assets_tests.helpers import failure_message, materialize, warehouse_rows
+from support_assets_tests.test_checks import check_results
 
 
 def reconcile(settings: Settings) -> dg.ExecuteInProcessResult:
@@ -190,3 +191,16 @@ def test_the_reconcile_marks_on_postgres_as_on_duckdb(
         cur.execute("select count(*) from support.ticket_comments where _deleted_at is not null")
         assert followers == cur.fetchone() != (0,)
     assert run_metadata(result)["live_rows"] == 247
+
+
+def test_after_the_reconcile_the_live_rows_match_the_apis_total_again(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    assert materialize(settings).success
+    api_env.hard_delete("tickets", 3)
+    assert reconcile(settings).success
+
+    result = check_results(settings)[("support_tickets", "matches_api_total")]
+
+    assert result.passed
+    assert result.metadata["warehouse_rows"].value == result.metadata["api_total"].value == 247

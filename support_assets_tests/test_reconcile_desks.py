@@ -19,6 +19,7 @@ from support_assets_tests.helpers import (
     materialize,
     warehouse_rows,
 )
+from support_assets_tests.test_checks import check_results
 from support_assets_tests.test_reconcile import comments_of, marked, reconcile, run_metadata
 from support_assets_tests.test_vendors import desk_later
 
@@ -97,3 +98,26 @@ def test_deleted_tickets_are_marked_with_their_comments_and_unmarked_when_restor
     still = seeded | (purged if FINDS_PURGED[settings.vendor] else set())
     assert marked(settings, "support_tickets") == still
     assert marked(settings, "ticket_comments") == comments_of(settings, still)
+
+
+def test_the_live_rows_check_counts_what_the_desk_counts(
+    desk: tuple[SandboxServer, Settings],
+) -> None:
+    server, settings = desk
+    assert materialize(settings).success
+    server.delete("tickets", ids=sorted(loaded(settings) - in_trash(server))[:2])
+    assert reconcile(settings).success
+
+    result = check_results(settings)[("support_tickets", "matches_api_total")]
+
+    metadata = {key: value.value for key, value in result.metadata.items()}
+    if settings.vendor == "helpscout":  # `page.totalElements` of every conversation
+        assert result.passed
+        assert metadata["warehouse_rows"] == metadata["api_total"] == len(truth_ids(server))
+    else:  # Zendesk and Freshdesk count nothing: said, not failed
+        assert result.passed and metadata["checkable"] is False
+        assert "no total" in metadata["reason"]
+
+
+def truth_ids(server: SandboxServer) -> set[int]:
+    return {t["id"] for t in server.truth("tickets")}
