@@ -204,3 +204,21 @@ def test_after_the_reconcile_the_live_rows_match_the_apis_total_again(
 
     assert result.passed
     assert result.metadata["warehouse_rows"].value == result.metadata["api_total"].value == 247
+
+
+def test_rejected_credentials_change_nothing_and_the_secret_stays_out_of_the_message(
+    api_env: SandboxServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert materialize(settings).success
+    api_env.hard_delete("tickets", 2)
+    monkeypatch.setenv("SUPPORT_API_CLIENT_SECRET", "wrong-secret-value")
+
+    result = reconcile(settings)
+
+    assert not result.success
+    message = failure_message(result)
+    assert "credentials rejected" in message and "SUPPORT_API_CLIENT_SECRET" in message
+    assert "wrong-secret-value" not in message
+    logs = "".join(str(e.message) for e in result.all_events)
+    assert "wrong-secret-value" not in logs
+    assert not column_exists(settings, "support_tickets", "_deleted_at")
