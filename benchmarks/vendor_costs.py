@@ -11,7 +11,8 @@ refresh); each is counted on its own (the checks ask the API only for totals: Ze
 Freshdesk send none and cost nothing, Help Scout's count is a token and one list page).
 The requests are the emulator's own counters, by route; the records are its truth
 (Freshdesk's deleted tickets excluded, as the preset does not read them). The emulators and
-credentials are the demo's (`make demo VENDOR=...`). Prints a Markdown table and the same numbers as JSON.
+credentials are the demo's (`make demo VENDOR=...`). Prints a Markdown table and the same
+numbers as JSON.
 """
 
 import argparse
