@@ -7,11 +7,12 @@ For each desk, one emulator (`SandboxServer(vendor=...)`, Zendesk's data ending 
 ago, as its export leaves out the last minute) and one fresh DuckDB file: today's partition
 of both assets is materialized through `dg.materialize` on the empty warehouse (the full
 load), then their asset checks run, then the assets again with nothing changed (the idle
-refresh); each is counted on its own (the checks ask the API only for totals, which the
-presets' desks do not send, so they cost the presets nothing). The requests are the
-emulator's own counters, by route; the records are its truth (Freshdesk's deleted tickets
-excluded, as the preset does not read them). The emulators and credentials are the demo's
-(`make demo VENDOR=...`). Prints a Markdown table and the same numbers as JSON.
+refresh); each is counted on its own (the checks ask the API only for totals: Zendesk and
+Freshdesk send none and cost nothing, Help Scout's count is a token and one list page).
+The requests are the emulator's own counters, by route; the records are its truth
+(Freshdesk's deleted tickets excluded, as the preset does not read them). The emulators and
+credentials are the demo's (`make demo VENDOR=...`). Prints a Markdown table and the same
+numbers as JSON.
 """
 
 import argparse

@@ -20,6 +20,7 @@ from support_assets.pipeline.warehouse import (
     schema_changes,
     stored_cursors,
 )
+from support_assets.reconcile.marks import unmark_comments_of_live_tickets
 from support_assets.resources import SupportApiResource
 from support_assets.settings import Settings
 from support_assets.source import support_source, support_source_names_only
@@ -134,6 +135,9 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
             if plan.full_refresh:
                 purged = drop_unread_rows(load.pipeline, tables)
                 context.log.info(f"Full refresh: {purged} rows the API no longer serves deleted.")
+            back = unmark_comments_of_live_tickets(load.pipeline, settings)
+            if back:
+                context.log.info(f"{back} comments of tickets that came back are unmarked.")
             # Counted under the guards: another process can take the file between the load's
             # commit and these reads, and that is a retried step, not a failed run.
             row_counts = {table: row_count(load.pipeline, table) for table in tables}

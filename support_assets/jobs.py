@@ -5,6 +5,7 @@ from typing import Any
 import dagster as dg
 
 from support_assets.assets import FULL_REFRESH_TAG
+from support_assets.reconcile.job import build_reconcile_job
 from support_assets.settings import Settings
 
 SUPPORT_ASSETS = dg.AssetSelection.groups("support")
@@ -41,4 +42,5 @@ def build_jobs(settings: Settings) -> list[Any]:
             # partition and no config (the CLI, GraphQL's launchRun) would run incremental.
             tags={**retries, FULL_REFRESH_TAG: "true"},
         ),
+        build_reconcile_job(settings),
     ]

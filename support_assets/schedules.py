@@ -4,6 +4,7 @@ import datetime as dt
 
 import dagster as dg
 
+from support_assets.reconcile.schedule import build_reconcile_schedule
 from support_assets.settings import Settings
 
 # The tick's time on the runs the schedule asks for; Dagster copies it onto their retries,
@@ -12,7 +13,7 @@ REQUESTED_AT_TAG = "support/requested_at"
 
 
 def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
-    """`support_refresh_schedule`: today's partition, i.e. the incremental refresh."""
+    """`support_refresh_schedule` (today's partition) and `support_reconcile_schedule`."""
 
     @dg.schedule(
         name="support_refresh_schedule",
@@ -34,4 +35,4 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
             tags={REQUESTED_AT_TAG: tick.isoformat()},
         )
 
-    return [support_refresh_schedule]
+    return [support_refresh_schedule, build_reconcile_schedule(settings)]

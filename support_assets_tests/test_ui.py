@@ -133,8 +133,10 @@ def test_ui_lists_everything_materializes_and_renders(
     nodes = graphql(webserver, REPOSITORY_QUERY)["repositoriesOrError"]["nodes"]
     (repo,) = nodes
     assert repo["location"]["name"] == "support_assets.definitions"
-    assert {j["name"] for j in repo["jobs"]} >= {"support_refresh_job", "support_full_refresh_job"}
-    assert {s["name"] for s in repo["schedules"]} == {"support_refresh_schedule"}
+    jobs = {"support_refresh_job", "support_full_refresh_job", "support_reconcile_job"}
+    assert {j["name"] for j in repo["jobs"]} >= jobs
+    schedules = {"support_refresh_schedule", "support_reconcile_schedule"}
+    assert {s["name"] for s in repo["schedules"]} == schedules
     assert len(repo["sensors"]) >= 2
     assets = {tuple(a["assetKey"]["path"]): a for a in repo["assetNodes"]}
     assert set(assets) == {("support_tickets",), ("ticket_comments",)}

@@ -112,3 +112,11 @@ class Warehouse:
     def table(self, name: str) -> str:
         """The qualified name of a dataset table."""
         return qualified(self.pipeline, name)
+
+    def has_column(self, table: str, column: str) -> bool:
+        """Whether a dataset table has a column (information_schema: DuckDB and Postgres)."""
+        found = self.scalar(
+            "select count(*) from information_schema.columns where table_schema = "
+            f"'{self.settings.dataset}' and table_name = '{table}' and column_name = '{column}'"
+        )
+        return bool(found)

@@ -166,6 +166,10 @@ class SandboxServer:
         """Purge records entirely; purging tickets also purges their comments."""
         return self._mutate(resource, "hard_delete", n, ids)
 
+    def restore(self, resource: str, n: int = 0, *, ids: list[int] | None = None) -> list[int]:
+        """Undo soft deletes: tickets open again, comments lose `deleted`; both a new stamp."""
+        return self._mutate(resource, "restore", n, ids)
+
     def truth(self, resource: str) -> list[dict[str, Any]]:
         """Every current record, as the API serves it, in API order."""
         return self._call("GET", f"truth?resource={resource}")

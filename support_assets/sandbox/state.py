@@ -24,7 +24,7 @@ from support_assets.sandbox.vendors import check_vendor, desk
 
 RESOURCES = ("tickets", "comments")
 _YEAR_3000 = 32503680000  # the history before the anchor must stay inside what gmtime formats
-ACTIONS = ("update", "create", "delete", "hard_delete")
+ACTIONS = ("update", "create", "delete", "hard_delete", "restore")
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,7 @@ class Sandbox:
     def mutate(
         self, resource: str, action: str, count: int, ids: list[int] | None = None
     ) -> list[int]:
-        """Update, create, soft-delete or purge `count` records, chosen deterministically.
+        """Update, create, soft-delete, purge or restore `count` records, chosen deterministically.
 
         `ids` names the records instead, for tests that need one at a known position.
 
@@ -246,6 +246,8 @@ class Sandbox:
             chosen = list(dict.fromkeys(ids))
         else:
             pool = list(target.key_of) if action == "hard_delete" else target.live_ids()
+            if action == "restore":
+                pool = sorted(target.deleted & target.key_of.keys())
             if count > len(pool):
                 raise ValueError(f"only {len(pool)} {resource} can be given to {action}")
             chosen = sorted(rng.sample(pool, count))
@@ -254,6 +256,8 @@ class Sandbox:
                 target.revise(ident, stamp)
             elif action == "delete":
                 target.soft_delete(ident, stamp)
+            elif action == "restore":
+                target.restore(ident, stamp)
             else:
                 target.purge(ident)
         if action == "hard_delete" and resource == "tickets":

@@ -107,6 +107,21 @@ class Collection:
         self.deleted.add(ident)
         self.store(record, stamp)
 
+    def restore(self, ident: int, stamp: int) -> None:
+        """Take a record out of the trash, as a desk's restore does: open again, a new stamp.
+
+        A record that is not soft-deleted is left as it is.
+        """
+        if ident not in self.deleted:
+            return
+        record = self.load(ident)
+        if self.name == "tickets":
+            record["status"] = "open"
+        else:
+            record.pop("deleted", None)
+        self.deleted.discard(ident)
+        self.store(record, stamp)
+
     def purge(self, ident: int) -> None:
         """Remove a record entirely, as a vendor's permanent deletion does."""
         self._remove(ident)

@@ -87,6 +87,11 @@ class Settings:
     # Requests per minute to any one desk, from every run in this process (0: no cap), for
     # desks that do not advertise their budget (see `source/budget.py`).
     max_requests_per_minute: int = 0
+    # Deleted records (support_reconcile_job): `mark` sets `_deleted_at` and keeps the row,
+    # `remove` deletes it; the job's schedule, off by default as the refresh's is.
+    deletes: str = "mark"
+    reconcile_cron: str = "0 3 * * 0"
+    reconcile_schedule_running: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -163,5 +168,10 @@ class Settings:
             max_data_age_hours=get.hours("SUPPORT_MAX_DATA_AGE_HOURS", base.max_data_age_hours),
             max_requests_per_minute=get.integer(
                 "SUPPORT_MAX_REQUESTS_PER_MINUTE", base.max_requests_per_minute, minimum=0
+            ),
+            deletes=get.choice("SUPPORT_DELETES", base.deletes, ("mark", "remove")),
+            reconcile_cron=get.text("SUPPORT_RECONCILE_CRON", base.reconcile_cron),
+            reconcile_schedule_running=get.flag(
+                "SUPPORT_RECONCILE_SCHEDULE_RUNNING", base.reconcile_schedule_running
             ),
         )

@@ -167,6 +167,20 @@ def test_hard_delete_purges_tickets_and_their_comments(api: Api) -> None:
     assert comment not in {c["id"] for c in sandbox.truth("comments")}
 
 
+def test_restore_takes_soft_deleted_records_out_of_the_trash_with_a_new_stamp(api: Api) -> None:
+    sandbox = api.sandbox
+    (ticket,) = sandbox.delete("tickets", 1)
+    (comment,) = sandbox.delete("comments", 1)
+    stamp = {t["id"]: t["updated_at"] for t in sandbox.truth("tickets")}[ticket]
+
+    assert sandbox.restore("tickets", ids=[ticket]) == [ticket]
+    assert sandbox.restore("comments", 1) == [comment]  # picked from the trash only
+
+    restored = {t["id"]: t for t in sandbox.truth("tickets")}[ticket]
+    assert restored["status"] == "open" and restored["updated_at"] >= stamp
+    assert "deleted" not in {c["id"]: c for c in sandbox.truth("comments")}[comment]
+
+
 def test_mutations_are_deterministic_for_a_seed(sandbox: SandboxServer) -> None:
     runs = []
     for _ in range(2):

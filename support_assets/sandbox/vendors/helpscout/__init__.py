@@ -46,6 +46,10 @@ Conversations: `GET /v2/conversations` [HS-PAG, HS-GET, AB-HS, TAP-HS].
   conversation, newest first [HS-CL, AB-HS; all of them, uncapped, GUESS].
 - Soft-deleted tickets (state `deleted` [HS-GET]) are in no list, and
   `GET /v2/conversations/{id}` answers 404 for them [GUESS, docs/vendors.md 3.5].
+- No route lists deleted conversations: the Inbox API 2.0 reference has none, and a
+  deletion reaches integrations only as a webhook event ("conversation deleted" [NEW:
+  make.com/en/help/app/helpscout]; GUESS that no undocumented route exists). A loader
+  learns of a deletion by listing every conversation id (`status=all`) and missing it.
 
 Threads: `GET /v2/conversations/{id}/threads` [HS-THR, AB-HS].
 - The same HAL page around `_embedded.threads`, 50 a page (GUESS), newest first by createdAt

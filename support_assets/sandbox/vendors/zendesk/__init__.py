@@ -68,6 +68,9 @@ ZD-429]. `server_errors`, `outage` and `slow` act as in the reference app (bodie
 not 0, moves `per_page` records from before that point to the end of the export's order, as an
 agent's edit does.
 
+Deleted tickets: `GET /api/v2/deleted_tickets` lists the soft-deleted tickets (the trash) by
+cursor pagination, the sources in `deleted`; its faults are the exports' but `live_updates`.
+
 Deviations, so tests need no waiting: Zendesk holds back the last minute's changes [ZD-IEG;
 NEW: support.zendesk.com/hc/articles/8143500919322]; this emulator serves everything. Instead
 it never hands out a ticket cursor inside the desk's current second: such a cursor is set back
@@ -75,7 +78,7 @@ to the end of the second before, so the next request reads that second again and
 later in it, to a lower id, is not skipped (a page full of one live second repeats until the
 second passes). For the same reason a recent `start_time` is refused only when it lies after
 the newest record, so an `end_time` this desk gave out is always accepted. Not emulated: the
-time-based ticket export, per-ticket comments, `deleted_tickets`, side-loads, roles (403),
+time-based ticket export, per-ticket comments, side-loads, roles (403),
 `schema_drift`, `missing_id`, `malformed_page`, `missing_data_key` and hostile cases.
 """
 
@@ -89,7 +92,7 @@ import orjson
 
 from support_assets.sandbox.asgi import JSON, Headers, Receive, Response, error, read_body
 from support_assets.sandbox.rate import Grant
-from support_assets.sandbox.vendors.zendesk import export, shapes
+from support_assets.sandbox.vendors.zendesk import deleted, export, shapes
 
 if TYPE_CHECKING:
     from support_assets.sandbox.app import SandboxApp
@@ -134,7 +137,7 @@ class Zendesk:
         if path == TOKEN_PATH:
             return await self._token(app.sandbox, scope, receive)
         resource = _RESOURCES.get(path)
-        if resource is None:
+        if resource is None and path != deleted.PATH:
             return None
         if scope["method"] != "GET":
             return error(405, "method_not_allowed", "use GET")
@@ -148,6 +151,8 @@ class Zendesk:
                 await asyncio.sleep(slow["delay"])
             return 401, JSON, refusal
         pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        if resource is None:  # the trash
+            return await self._trash(app, scope, pairs, path)
         try:
             query = export.parse(resource, pairs, sandbox)
         except export.Invalid as exc:
@@ -164,6 +169,28 @@ class Zendesk:
                 return failure
         page = export.tickets_page if resource == "tickets" else export.events_page
         return 200, [*JSON, *self._limits(sandbox, grant=grant)], page(sandbox, query, app.url)
+
+    async def _trash(
+        self, app: "SandboxApp", scope: dict[str, Any], pairs: list[tuple[str, str]], path: str
+    ) -> Response:
+        """`deleted_tickets`: one page of the trash, through the faults the exports get."""
+        sandbox = app.sandbox
+        faults = sandbox.faults
+        grant = faults.budget.take() if faults.budget is not None else None
+        if grant is not None and not grant.allowed:
+            sandbox.stats.fault("rate_budget")
+            return self._throttled(sandbox, grant.reset, grant)
+        if faults.active:
+            url = f"GET {path}?{urlencode(sorted(pairs))}"
+            failure = await self._faults(sandbox, None, url, grant)
+            if failure is not None:
+                return failure
+        try:
+            body = deleted.page(sandbox, scope["query_string"], app.url)
+        except export.Invalid as exc:
+            body = orjson.dumps({"error": exc.code, "description": str(exc)})
+            return 400, [*JSON, *self._limits(sandbox)], body
+        return 200, [*JSON, *self._limits(sandbox, grant=grant)], body
 
     def truth(self, sandbox: "Sandbox", resource: str) -> bytes:
         """Every ticket, or every comment with its `ticket_id`, in the export's shape and order."""
@@ -202,7 +229,7 @@ class Zendesk:
         return 200, [*JSON, (b"cache-control", b"no-store")], orjson.dumps(body)
 
     async def _faults(
-        self, sandbox: "Sandbox", query: export.Query, url: str, grant: Grant | None
+        self, sandbox: "Sandbox", query: export.Query | None, url: str, grant: Grant | None
     ) -> Response | None:
         """Apply the active faults in the reference app's order: a failure, or None."""
         faults, stats = sandbox.faults, sandbox.stats
@@ -220,7 +247,7 @@ class Zendesk:
             if name != "rate_limit":
                 return status, headers, body
             return self._throttled(sandbox, int(faults.active["rate_limit"]["retry_after"]), grant)
-        if "live_updates" in faults.active:
+        if "live_updates" in faults.active and query is not None:
             export.live_update(sandbox, query, url, attempt)
         return None
 
