@@ -58,4 +58,5 @@ class SupportApiResource(dg.ConfigurableResource):
             max_rereads=self.max_rereads,
             arrow_pages=settings.arrow_pages,
             window_lag=settings.window_lag,
+            max_concurrency=settings.max_concurrency,
         )

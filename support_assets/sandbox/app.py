@@ -42,11 +42,25 @@ class SandboxApp:
         self.sandbox = sandbox
         self.url = url
         self._spec_yaml = _spec_with_server(url)
+        self._in_flight = 0  # here, not in the stats: a stats reset mid-request keeps it
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         """Dispatch one request and count it in the stats (control API excepted)."""
         if scope["type"] != "http":
             return
+        if scope["path"].startswith("/_sandbox/"):
+            await self._answer(scope, receive, send)
+            return
+        # One event loop answers every request: the counter needs no lock.
+        self._in_flight += 1
+        stats = self.sandbox.stats
+        stats.max_in_flight = max(stats.max_in_flight, self._in_flight)
+        try:
+            await self._answer(scope, receive, send)
+        finally:
+            self._in_flight -= 1
+
+    async def _answer(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         method, path = scope["method"], scope["path"]
         emulator = desk(self.sandbox.config.vendor)
         if path.startswith("/_sandbox/"):

@@ -77,6 +77,8 @@ class Stats:
         self.faults_injected: dict[str, int] = {}
         self.records_served: dict[str, int] = dict.fromkeys(RESOURCES, 0)
         self.pages_served: dict[str, int] = dict.fromkeys(RESOURCES, 0)
+        # The most requests the server was answering at once (concurrency tests).
+        self.max_in_flight = 0
 
     def request(self, route: str, status: int) -> None:
         """Count one response by `METHOD path` and status."""
@@ -98,6 +100,7 @@ class Stats:
             "faults_injected": self.faults_injected,
             "records_served": self.records_served,
             "pages_served": self.pages_served,
+            "max_in_flight": self.max_in_flight,
         }
 
 

@@ -20,6 +20,7 @@ from support_assets.source.contract import (
     DEFAULT_API,
     DEFAULT_RETRY,
     DEFAULT_START_DATE,
+    MAX_CONCURRENCY,
     TOKEN_REFRESH_MARGIN_S,
     ApiNames,
     RetryPolicy,
@@ -84,6 +85,9 @@ class Settings:
     # The freshness check: the last successful load, and the newest updated_at loaded.
     max_load_age_hours: float = 2.0
     max_data_age_hours: float = 24.0
+    # Requests in flight at once in a run: both resources, the time parts of a windowed
+    # one and per-ticket children together.
+    max_concurrency: int = MAX_CONCURRENCY
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -158,4 +162,5 @@ class Settings:
             lock_retries=get.integer("SUPPORT_LOCK_RETRIES", base.lock_retries, minimum=0),
             max_load_age_hours=get.hours("SUPPORT_MAX_LOAD_AGE_HOURS", base.max_load_age_hours),
             max_data_age_hours=get.hours("SUPPORT_MAX_DATA_AGE_HOURS", base.max_data_age_hours),
+            max_concurrency=get.integer("SUPPORT_MAX_CONCURRENCY", base.max_concurrency, minimum=1),
         )

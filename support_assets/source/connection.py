@@ -13,10 +13,12 @@ from dlt.sources.helpers.rest_client.auth import APIKeyAuth, BearerTokenAuth, Ht
 from requests.auth import AuthBase
 
 from support_assets.source.auth import SupportOAuth2
+from support_assets.source.concurrency import limit_requests
 from support_assets.source.contract import (
     CREDENTIAL_SETTINGS,
     DEFAULT_API,
     DEFAULT_RETRY,
+    MAX_CONCURRENCY,
     MAX_REREADS,
     TOKEN_REFRESH_MARGIN_S,
     WINDOW_PAGES,
@@ -45,6 +47,8 @@ class Connection:
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     window_lag: int = 0
     clock: ServerClock = dataclasses.field(default_factory=ServerClock)
+    # Requests in flight at once, everything counted (see `concurrency.py`).
+    max_concurrency: int = MAX_CONCURRENCY
 
     def window_end(self) -> dt.datetime:
         """Where this run's window ends, by the desk's clock (see `window.window_end`).
@@ -132,6 +136,7 @@ def connect(
     arrow_pages: bool = True,
     window_lag: int = 0,
     credentials: Credentials | None = None,
+    max_concurrency: int = MAX_CONCURRENCY,
 ) -> Connection:
     """Build one run's session, auth and telemetry; refuses unsafe URLs before any I/O."""
     base_url = require_safe_url(base_url, "SUPPORT_API_BASE_URL")
@@ -139,6 +144,7 @@ def connect(
     credentials = credentials or Credentials(client_id=client_id, client_secret=client_secret)
     telemetry = Telemetry()
     session = RetryingSession(retry, telemetry, retry_after_headers=api.retry_after_headers)
+    limit_requests(session, max_concurrency)
     auth = build_auth(api, credentials, session, telemetry, token_url, token_refresh_margin)
     return Connection(
         base_url=base_url,
@@ -150,4 +156,5 @@ def connect(
         max_rereads=max_rereads,
         arrow_pages=arrow_pages,
         window_lag=window_lag,
+        max_concurrency=max_concurrency,
     )
