@@ -25,7 +25,7 @@ from support_assets_tests.helpers import (
     materialize,
     warehouse_rows,
 )
-from support_assets_tests.test_incremental import CLEAN, compare
+from support_assets_tests.test_incremental import CLEAN, compare, data_requests
 from support_assets_tests.test_vendors import clean
 from support_assets_tests.test_vendors import compare as compare_desk
 
@@ -86,6 +86,19 @@ def test_records_crowded_into_recent_days_are_read_in_parts_and_all_loaded(
     # More than the two resources alone could have in flight: parts of one overlapped.
     assert 3 <= api_env.stats()["max_in_flight"] <= MAX_CONCURRENCY
     assert _both(api_env, settings) == {"tickets": CLEAN, "comments": CLEAN}
+
+
+def test_a_large_window_read_in_parts_costs_about_a_page_per_part_more(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    api_env.reset(tickets=3000, comments=100)
+
+    assert materialize(settings).success
+
+    assert compare(settings, api_env, "tickets", "support_tickets") == CLEAN
+    # 30 pages in 4 parts (one per reader): the window's first page, then each part's
+    # pages, the last of them partly full, with one record of overlap between pages.
+    assert 30 <= data_requests(api_env)["/v1/tickets"] <= 30 + 1 + 2 * MAX_CONCURRENCY
 
 
 def test_a_part_that_fails_fails_the_run_naming_it_and_commits_nothing(

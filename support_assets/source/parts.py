@@ -113,29 +113,40 @@ class PartReader:
 
     # --- the planner the part paginators call -----------------------------------------
 
-    def parts_for(self, total: int) -> int:
+    def parts_for(self, total: int, parent_total: int | None) -> int:
         """Split a part holding more than its share of pages; see the module.
 
-        The first total seen is the whole window's: its share is half of what each reader
-        would read if the pages spread evenly (so skewed parts split again), never more
-        than `window_pages`. One reader keeps the sequential rule: `window_pages`.
+        The whole window's total sets the share: the pages each reader would read if they
+        spread evenly, never more than `window_pages`. A window of no more than two pages
+        per reader is read whole: a split costs a request per part, more than it saves.
+        A part still holding nearly all of its parent's records is not split again in
+        time (its records sit closer together than any split resolves: a bulk update's
+        second), unless it is above `window_pages`, the sequential reader's bound.
         """
-        limit = self.template.limit
-        pages = -(-total // limit)
+        pages = -(-total // self.template.limit)
         with self._lock:
-            if self.parts_read == 1 and self.workers > 1:
-                self._part_pages = max(2, min(self._part_pages, -(-pages // (2 * self.workers))))
+            if parent_total is None and self.workers > 1:
+                self._part_pages = max(2, min(self._part_pages, -(-pages // self.workers)))
             share = self._part_pages
+        over_bound = pages > self.template.window_pages
+        if not over_bound and (
+            pages <= 2 * self.workers
+            or (parent_total is not None and total * 10 > parent_total * 9)
+        ):
+            return 1
         return 1 if pages <= share else min(MAX_PARTS, -(-pages // share))
 
-    def read_apart(self, parts: list[tuple[dt.datetime, dt.datetime]], tail: bool) -> None:
+    def read_apart(
+        self, parts: list[tuple[dt.datetime, dt.datetime]], tail: bool, parent_total: int
+    ) -> None:
         """Start a reader per part (they queue for the `workers` threads).
 
         The parts of the tail (the part that ends the window) end with a new tail.
         """
         for i, (lower, upper) in enumerate(parts):
             label = f"{format_ts(lower)} .. {format_ts(upper)}"
-            self._start(label, self.query(lower, upper), tail and i == len(parts) - 1)
+            query = self.query(lower, upper)
+            self._start(label, query, tail and i == len(parts) - 1, parent_total)
 
     # --- the generator dlt runs ---------------------------------------------------------
 
@@ -145,7 +156,7 @@ class PartReader:
         self._stop = threading.Event()
         self._open = 0
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"{self.name}-part")
-        self._held: tuple[str, dict[str, Any]] | None = None
+        self._held: tuple[str, dict[str, Any], int | None] | None = None
         label = f"{format_ts(start)} .. {format_ts(end) if end is not None else 'now'}"
         try:
             self._start(label, self.query(start, end), tail=True)
@@ -163,15 +174,21 @@ class PartReader:
             self._stop.set()
             self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _start(self, part: str, query: Mapping[str, Any], tail: bool = False) -> None:
+    def _start(
+        self,
+        part: str,
+        query: Mapping[str, Any],
+        tail: bool = False,
+        parent_total: int | None = None,
+    ) -> None:
         """Submit a part; the tail waits until it is the only part left (see `_release`)."""
         with self._lock:
             self._open += 1
             self.parts_read += 1
             if tail:
-                self._held = (part, {**self.params, **query})
+                self._held = (part, {**self.params, **query}, parent_total)
                 return
-        self._pool.submit(self._read, part, {**self.params, **query}, False)
+        self._pool.submit(self._read, part, {**self.params, **query}, False, parent_total)
 
     def _release(self) -> None:
         """Start the tail once every other part is read.
@@ -186,9 +203,12 @@ class PartReader:
             if held is not None:
                 self._held = None
         if held is not None:
-            self._pool.submit(self._read, *held, True)
+            part, params, parent_total = held
+            self._pool.submit(self._read, part, params, True, parent_total)
 
-    def _read(self, part: str, params: dict[str, Any], tail: bool) -> None:
+    def _read(
+        self, part: str, params: dict[str, Any], tail: bool, parent_total: int | None
+    ) -> None:
         check = PageCheck(
             resource=self.check.resource,
             data_selector=self.check.data_selector,
@@ -203,7 +223,7 @@ class PartReader:
                 method="GET",
                 path=self.path,
                 params=params,
-                paginator=self.template.for_part(check, _Planner(self, tail)),
+                paginator=self.template.for_part(check, _Planner(self, tail, parent_total)),
                 data_selector=self.data_selector,
                 hooks=create_response_hooks([check]),
             ):
@@ -233,19 +253,22 @@ class PartReader:
 
 
 class _Planner:
-    """One part's view of its reader: its splits, and whether it is the tail."""
+    """One part's view of its reader: its total, its parent's, whether it is the tail."""
 
-    def __init__(self, reader: PartReader, tail: bool) -> None:
+    def __init__(self, reader: PartReader, tail: bool, parent_total: int | None) -> None:
         self.reader = reader
         self.tail = tail
+        self.parent_total = parent_total
+        self.total = 0
 
     def parts_for(self, total: int) -> int:
-        """As the reader plans it."""
-        return self.reader.parts_for(total)
+        """As the reader plans it, knowing what the parent held."""
+        self.total = total
+        return self.reader.parts_for(total, self.parent_total)
 
     def read_apart(self, parts: list[tuple[dt.datetime, dt.datetime]]) -> None:
         """Hand the parts to the reader, the last of a tail's parts being the new tail."""
-        self.reader.read_apart(parts, self.tail)
+        self.reader.read_apart(parts, self.tail, self.total)
 
 
 def _naming_part(exc: BaseException, resource: str, part: str) -> BaseException:
