@@ -75,9 +75,10 @@ def test_at_concurrency_one_requests_go_one_at_a_time_and_load_everything(
 def test_records_crowded_into_recent_days_are_read_in_parts_and_all_loaded(
     api_env: SandboxServer, settings: Settings
 ) -> None:
-    # Most records recent: the window's first split leaves one big part, which splits again.
-    api_env.update("tickets", TICKETS // 2)
-    api_env.update("comments", COMMENTS // 2)
+    # Half the records in the last second: the window's first split leaves one big part,
+    # the tail, which splits once more; its own tail, the busy second, is read whole.
+    api_env.reset(tickets=3000, comments=100)
+    api_env.update("tickets", 1500)
     api_env.set_faults(SLOW)
 
     result = materialize(settings)
