@@ -52,6 +52,7 @@ def test_stats_count_requests_grants_faults_pages_and_records(api: Api) -> None:
         "faults_injected": {},
         "records_served": {"tickets": 150, "comments": 7},
         "pages_served": {"tickets": 2, "comments": 1},
+        "max_in_flight": 1,  # one request after the other
     }
     api.sandbox.reset_stats()
     assert api.sandbox.stats()["requests"] == {}
