@@ -59,4 +59,5 @@ class SupportApiResource(dg.ConfigurableResource):
             arrow_pages=settings.arrow_pages,
             window_lag=settings.window_lag,
             max_requests_per_minute=settings.max_requests_per_minute,
+            max_concurrency=settings.max_concurrency,
         )

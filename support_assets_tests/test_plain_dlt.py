@@ -336,7 +336,7 @@ def test_every_key_of_the_source_is_in_the_readme_table() -> None:
     keys = SupportDeskConfiguration.get_resolvable_fields()
     table = readme_section()
 
-    assert len(keys) == 11
+    assert len(keys) == 12
     assert sorted(key for key in keys if f"`{key}`" not in table) == []
 
 

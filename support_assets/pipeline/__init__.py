@@ -4,6 +4,7 @@ Its guards, its warehouse queries and one run's load are the modules beside this
 """
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -62,12 +63,27 @@ def support_pipeline(settings: Settings, working_dir: str | os.PathLike[str]) ->
     destination, and each run restores it from there.
     """
     add_dlt_columns_to_arrow_pages()
-    return dlt.pipeline(
+    pipeline = dlt.pipeline(
         pipeline_name=settings.pipeline_name,
         pipelines_dir=str(working_dir),
         destination=destination_of(settings),
         dataset_name=settings.dataset,
     )
+    return with_extract_workers(pipeline, settings.max_concurrency)
+
+
+def with_extract_workers(pipeline: dlt.Pipeline, workers: int) -> dlt.Pipeline:
+    """`pipeline`, its extract pool sized `workers` (`SUPPORT_MAX_CONCURRENCY`).
+
+    dlt reads the pool's size from its config (`extract.workers`, 5 by default), which is
+    the process's: set there, one run's setting would leak into every other pipeline of
+    the process. `Pipeline.run` takes no `workers`, but calls `self.extract`, which does:
+    this pipeline object, which belongs to one run, passes it on. The pool runs both
+    resources at once and the per-ticket children; the requests of all of them together
+    are bounded by the session (see `source/concurrency.py`).
+    """
+    pipeline.extract = functools.partial(pipeline.extract, workers=workers)  # type: ignore[method-assign]
+    return pipeline
 
 
 def run_working_dir(settings: Settings, run_id: str) -> Path:

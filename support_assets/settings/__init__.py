@@ -20,6 +20,7 @@ from support_assets.source.contract import (
     DEFAULT_API,
     DEFAULT_RETRY,
     DEFAULT_START_DATE,
+    MAX_CONCURRENCY,
     TOKEN_REFRESH_MARGIN_S,
     ApiNames,
     RetryPolicy,
@@ -92,6 +93,9 @@ class Settings:
     deletes: str = "mark"
     reconcile_cron: str = "0 3 * * 0"
     reconcile_schedule_running: bool = False
+    # Requests in flight at once in a run: both resources, the time parts of a windowed
+    # one and per-ticket children together.
+    max_concurrency: int = MAX_CONCURRENCY
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -174,4 +178,5 @@ class Settings:
             reconcile_schedule_running=get.flag(
                 "SUPPORT_RECONCILE_SCHEDULE_RUNNING", base.reconcile_schedule_running
             ),
+            max_concurrency=get.integer("SUPPORT_MAX_CONCURRENCY", base.max_concurrency, minimum=1),
         )

@@ -38,6 +38,7 @@ from support_assets.source.contract import (
     DEFAULT_RETRY,
     DEFAULT_START_DATE,
     DESCRIPTIONS,
+    MAX_CONCURRENCY,
     MAX_REREADS,
     SOURCE_NAME,
     TICKETS_RESOURCE,
@@ -46,6 +47,7 @@ from support_assets.source.contract import (
     ApiNames,
 )
 from support_assets.source.nested import NestedRecords
+from support_assets.source.parts import has_parts, parted_resource
 from support_assets.source.spec import CREDENTIAL_KEYS, SupportDeskConfiguration, instant
 from support_assets.source.window import LoadWindow
 from support_assets.source.workarounds import (
@@ -75,6 +77,7 @@ def support_source(
     max_rereads: int = MAX_REREADS,
     token_refresh_margin: float = TOKEN_REFRESH_MARGIN_S,
     window_lag: int = 0,
+    max_concurrency: int = MAX_CONCURRENCY,
     connection: Connection | None = None,
     window: LoadWindow | None = None,
     seed: Mapping[str, Any] | None = None,
@@ -87,7 +90,7 @@ def support_source(
     it, exactly `[start_date, end_date)`, and the cursor stays. Dates may be dates,
     datetimes or ISO strings; a naive one is UTC.
 
-    Every argument up to `window_lag` is also a key dlt looks up in its config and
+    Every argument up to `max_concurrency` is also a key dlt looks up in its config and
     secrets (`SupportDeskConfiguration`). Three callers, one body:
 
     - plain dlt: the credentials come from the arguments or dlt's config, and `connect()`
@@ -118,6 +121,7 @@ def support_source(
             window_pages=window_pages,
             max_rereads=max_rereads,
             window_lag=window_lag,
+            max_concurrency=max_concurrency,
         )
     if window is None and connection is not None:
         window = LoadWindow(
@@ -141,8 +145,18 @@ def support_source(
     config = cast(RESTAPIConfig, to_dlt_config(seed, connection, window, api))
     if connection is None:
         config["client"]["auth"] = NoCredentials(given)
-    resources = rest_api_resources(config)
     children = api.comments.per_ticket
+    # Entries read by time parts, copied before `rest_api` consumes the configuration;
+    # with per-ticket comments the tickets feed a child and are read as `rest_api` reads.
+    parted = {
+        entry["name"]: {**entry, "endpoint": dict(entry["endpoint"])}
+        for entry in cast(list[dict[str, Any]], config["resources"])
+        if connection is not None and not children and has_parts(entry)
+    }
+    resources = [
+        parted_resource(parted[r.name], connection) if connection and r.name in parted else r
+        for r in rest_api_resources(config)
+    ]
     for resource in resources:
         resource.__doc__ = DESCRIPTIONS.get(resource.name)
         if connection is None:

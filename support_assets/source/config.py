@@ -165,6 +165,10 @@ def to_dlt_config(
             )
             if child:
                 endpoint["paginator"] = _child_paginator(api)
+                # Each ticket's comments become a deferred call that dlt runs in its
+                # extract pool, several tickets at once (dlt deep-copies the paginator per
+                # ticket; the page check is the run's one and keeps no per-page state).
+                entry["parallelized"] = True
                 if api.limit_param:
                     endpoint["params"] = {
                         **endpoint.get("params", {}),

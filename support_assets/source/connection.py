@@ -14,10 +14,12 @@ from requests.auth import AuthBase
 
 from support_assets.source.auth import SupportOAuth2
 from support_assets.source.budget import BudgetHeaders, budget_for
+from support_assets.source.concurrency import limit_requests
 from support_assets.source.contract import (
     CREDENTIAL_SETTINGS,
     DEFAULT_API,
     DEFAULT_RETRY,
+    MAX_CONCURRENCY,
     MAX_REREADS,
     TOKEN_REFRESH_MARGIN_S,
     WINDOW_PAGES,
@@ -46,6 +48,8 @@ class Connection:
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     window_lag: int = 0
     clock: ServerClock = dataclasses.field(default_factory=ServerClock)
+    # Requests in flight at once, everything counted (see `concurrency.py`).
+    max_concurrency: int = MAX_CONCURRENCY
 
     def window_end(self) -> dt.datetime:
         """Where this run's window ends, by the desk's clock (see `window.window_end`).
@@ -134,6 +138,7 @@ def connect(
     window_lag: int = 0,
     credentials: Credentials | None = None,
     max_requests_per_minute: float = 0,
+    max_concurrency: int = MAX_CONCURRENCY,
 ) -> Connection:
     """Build one run's session, auth and telemetry; refuses unsafe URLs before any I/O.
 
@@ -153,6 +158,7 @@ def connect(
         retry_after_headers=api.retry_after_headers,
         budget=budget_for(base_url, max_requests_per_minute, headers),
     )
+    limit_requests(session, max_concurrency)
     auth = build_auth(api, credentials, session, telemetry, token_url, token_refresh_margin)
     return Connection(
         base_url=base_url,
@@ -164,4 +170,5 @@ def connect(
         max_rereads=max_rereads,
         arrow_pages=arrow_pages,
         window_lag=window_lag,
+        max_concurrency=max_concurrency,
     )

@@ -19,6 +19,7 @@ from dlt.common.typing import TAnyDateTime, TSecretStrValue
 from support_assets.source.contract import (
     DEFAULT_API,
     DEFAULT_START_DATE,
+    MAX_CONCURRENCY,
     MAX_REREADS,
     SOURCE_NAME,
     TOKEN_REFRESH_MARGIN_S,
@@ -54,6 +55,7 @@ class SupportDeskConfiguration(BaseConfiguration):
     max_rereads: int = MAX_REREADS
     token_refresh_margin: float = TOKEN_REFRESH_MARGIN_S
     window_lag: int = 0
+    max_concurrency: int = MAX_CONCURRENCY
 
 
 @configspec

@@ -8,6 +8,7 @@ parameter is inclusive).
 
 import dataclasses
 import datetime as dt
+import threading
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -55,6 +56,7 @@ class ServerClock(SharedInRun):
 
     def __init__(self) -> None:
         self.date: dt.datetime | None = None
+        self._lock = threading.Lock()  # responses arrive on several threads at once
 
     def observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """Response hook: keep the first `Date` header that parses."""
@@ -66,7 +68,9 @@ class ServerClock(SharedInRun):
         except (TypeError, ValueError):
             parsed = None
         if parsed is not None and parsed.tzinfo is not None:
-            self.date = parsed.astimezone(dt.UTC)
+            with self._lock:
+                if self.date is None:  # the first one, even when two arrive together
+                    self.date = parsed.astimezone(dt.UTC)
 
 
 def window_end(clock: ServerClock, lag: int, our_now: Callable[[], dt.datetime]) -> dt.datetime:

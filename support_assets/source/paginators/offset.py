@@ -32,9 +32,10 @@ after that second, at or after this run's cursor, so the next run reads it. Reco
 twice are merged on `id`, the newest `updated_at` winning.
 """
 
+import copy
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, Protocol, Self, cast
 
 import requests
 from dlt.common import jsonpath, logger
@@ -45,6 +46,18 @@ from support_assets.source.errors import IncompleteWindow, MalformedPage
 from support_assets.source.page_check import PageCheck
 from support_assets.source.session import describe
 from support_assets.source.timestamps import format_ts, parse_ts
+
+
+class PartPlanner(Protocol):
+    """Who reads the slices of a split window apart, at once (see `source/parts.py`)."""
+
+    def parts_for(self, total: int) -> int:
+        """Into how many parts a window of `total` records is split (1: read it whole)."""
+        ...
+
+    def read_apart(self, parts: list[tuple[dt.datetime, dt.datetime]]) -> None:
+        """Read these time parts, each with a paginator of its own."""
+        ...
 
 
 class WindowedOffsetPaginator(OffsetPaginator):
@@ -85,6 +98,9 @@ class WindowedOffsetPaginator(OffsetPaginator):
         self.window_pages = window_pages
         self.max_rereads = max_rereads
         self.windows: list[tuple[dt.datetime | None, dt.datetime]] = []
+        # With a planner, a window too large for one reader is handed off in parts rather
+        # than read slice after slice here.
+        self.planner: PartPlanner | None = None
         self.rereads = 0  # pages read again after a shift, in this run, for the telemetry
         self.splits = 0
         self._reset_window()
@@ -117,9 +133,10 @@ class WindowedOffsetPaginator(OffsetPaginator):
         offset = self.current_value
         if offset == self.initial_value and self._first_total is None:
             self._first_total = total
-            if total is not None and self._must_split(total):
+            parts = self._parts_for(total) if total is not None else 1
+            if parts > 1:
                 data.clear()  # these records belong to the slices read next
-                self._split(min(64, -(-total // (self.window_pages * self.limit))))
+                self._split(parts)
                 return
         if offset > self.initial_value and not self._continues(data):
             self._step_back(offset, total)
@@ -243,8 +260,14 @@ class WindowedOffsetPaginator(OffsetPaginator):
             "an empty value if it sends none (completeness checks are then impossible)."
         )
 
-    def _must_split(self, total: int) -> bool:
-        return total > self.window_pages * self.limit and self._splittable()
+    def _parts_for(self, total: int) -> int:
+        if not self._splittable():
+            return 1
+        if self.planner is not None:
+            return self.planner.parts_for(total)
+        if total <= self.window_pages * self.limit:
+            return 1
+        return min(64, -(-total // (self.window_pages * self.limit)))
 
     def _splittable(self) -> bool:
         lower, upper = self.windows[0]
@@ -256,11 +279,29 @@ class WindowedOffsetPaginator(OffsetPaginator):
         assert lower is not None
         step = (upper - lower) / parts
         edges = sorted({(lower + step * i).replace(microsecond=0) for i in range(parts)} | {lower})
-        slices = list(zip(edges, [*edges[1:], upper], strict=True))
-        self.windows[:0] = [s for s in slices if s[0] < s[1]]
+        slices = [s for s in zip(edges, [*edges[1:], upper], strict=True) if s[0] < s[1]]
         self.splits += 1
         self._reset_window()
+        if self.planner is not None:
+            self.planner.read_apart(slices)
+            self._has_next_page = bool(self.windows)
+            return
+        self.windows[:0] = slices
         self._has_next_page = True
+
+    def for_part(self, check: PageCheck, planner: PartPlanner) -> Self:
+        """A paginator like this one, unused, for one time part with its own page check.
+
+        A part's pages are checked against each other only: its offsets, overlap and
+        rereads are its own, and so is the check that counts its page sizes.
+        """
+        part = copy.copy(self)
+        part.check = check
+        part.planner = planner
+        part.windows = []
+        part.rereads = part.splits = 0
+        part._reset_window()
+        return part
 
     def _close_window(self) -> None:
         self.check.missing_ids += self.check.window_missing
