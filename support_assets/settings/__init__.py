@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import os
 from collections.abc import Mapping
+from typing import Any
 
 from support_assets.settings.desk import check_mechanisms, read_api
 from support_assets.settings.reader import Reader, SettingsError, memory_bytes
@@ -24,6 +25,8 @@ from support_assets.source.contract import (
     ApiNames,
     RetryPolicy,
 )
+from support_assets.source.history import HISTORY_MODES
+from support_assets.source.privacy import FieldRule, check_rules, parse_rules
 from support_assets.source.vendors import PRESETS, preset
 
 __all__ = ["Settings", "SettingsError", "memory_bytes"]
@@ -84,6 +87,13 @@ class Settings:
     # The freshness check: the last successful load, and the newest updated_at loaded.
     max_load_age_hours: float = 2.0
     max_data_age_hours: float = 24.0
+    # Change history and customer data (issue #16): `scd2` keeps every version of a record;
+    # the listed fields are never loaded, or loaded as a keyed hash. Only the salt's
+    # presence is read here: it is a secret, resolved through `dg.EnvVar` at run time.
+    history: str = "latest"
+    exclude_columns: tuple[FieldRule, ...] = ()
+    hash_columns: tuple[FieldRule, ...] = ()
+    hash_salt: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -158,4 +168,36 @@ class Settings:
             lock_retries=get.integer("SUPPORT_LOCK_RETRIES", base.lock_retries, minimum=0),
             max_load_age_hours=get.hours("SUPPORT_MAX_LOAD_AGE_HOURS", base.max_load_age_hours),
             max_data_age_hours=get.hours("SUPPORT_MAX_DATA_AGE_HOURS", base.max_data_age_hours),
+            **read_customer_data(get, api),
         )
+
+
+# The smallest salt accepted: a shorter one is guessed along with the values it hides.
+MIN_SALT_LENGTH = 16
+
+
+def read_customer_data(get: Reader, api: ApiNames) -> dict[str, Any]:
+    """SUPPORT_HISTORY and the customer-data settings, checked against the desk's names."""
+    exclude = parse_rules(get.names("SUPPORT_EXCLUDE_COLUMNS", ()))
+    hashed = parse_rules(get.names("SUPPORT_HASH_COLUMNS", ()))
+    problem = check_rules(api, exclude, hashed)
+    if problem:
+        raise SettingsError(problem)
+    salt = get.env.get("SUPPORT_HASH_SALT", "").strip()
+    if hashed and not salt:
+        raise SettingsError(
+            "SUPPORT_HASH_COLUMNS is set but SUPPORT_HASH_SALT is not: set it to a long "
+            "random secret (e.g. `openssl rand -hex 32`) and keep it; a new salt changes "
+            "every hash, and joins with earlier loads break."
+        )
+    if salt and len(salt) < MIN_SALT_LENGTH:
+        raise SettingsError(
+            f"SUPPORT_HASH_SALT is shorter than {MIN_SALT_LENGTH} characters: a short salt "
+            "is guessed along with the values it hides. Use a long random secret."
+        )
+    return {
+        "history": get.choice("SUPPORT_HISTORY", "latest", HISTORY_MODES),
+        "exclude_columns": exclude,
+        "hash_columns": hashed,
+        "hash_salt": bool(salt),
+    }

@@ -60,6 +60,7 @@ def read_api(get: Reader, base: ApiNames) -> ApiNames:
         token_path=get.text("SUPPORT_TOKEN_PATH", base.token_path),
         api_key_header=get.text("SUPPORT_API_KEY_HEADER", base.api_key_header),
         retry_after_headers=get.names("SUPPORT_RETRY_AFTER_HEADERS", base.retry_after_headers),
+        requester_field=get.text("SUPPORT_REQUESTER_FIELD", base.requester_field),
     )
 
 

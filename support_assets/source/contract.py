@@ -118,6 +118,9 @@ class ApiNames:
     api_key_header: str = "X-API-Key"
     # Headers a desk uses to say how long to wait after a 429, in the order tried.
     retry_after_headers: tuple[str, ...] = ("Retry-After",)
+    # The tickets' field naming the customer who asked (an erasure request names them); a
+    # dotted path walks into an object (Help Scout's `primaryCustomer.id`).
+    requester_field: str = "requester_id"
 
     def endpoint(self, resource: str) -> EndpointNames:
         """The vendor names of one of the two resources, by dlt resource name."""

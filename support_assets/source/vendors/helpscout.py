@@ -54,4 +54,6 @@ PRESET = ApiNames(
     oauth_client_auth="body",
     token_path="/v2/oauth2/token",
     retry_after_headers=("X-RateLimit-Retry-After", "Retry-After"),
+    # The conversation's customer [HS-CL]; the emulator's requester.
+    requester_field="primaryCustomer.id",
 )
