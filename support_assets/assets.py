@@ -11,8 +11,8 @@ from pydantic import Field
 
 from support_assets.partitions import continue_history, daily_partitions, plan_for
 from support_assets.pipeline import definition_working_dir, loader_file_format, support_pipeline
-from support_assets.pipeline.load import SupportLoad
 from support_assets.pipeline.history import close_superseded_versions
+from support_assets.pipeline.load import SupportLoad
 from support_assets.pipeline.warehouse import (
     SCHEMA_CHANGES,
     drop_unread_rows,

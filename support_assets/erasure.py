@@ -124,9 +124,7 @@ def support_erasure_job(settings: Settings) -> dg.JobDefinition:
             + ", ".join(f"{rows} rows of {table}" for table, rows in removed.items())
         )
         for table, rows in removed.items():
-            context.log_event(
-                dg.AssetObservation(asset_key=table, metadata={"erased_rows": rows})
-            )
+            context.log_event(dg.AssetObservation(asset_key=table, metadata={"erased_rows": rows}))
         return dg.Output(removed, metadata={ROWS_REMOVED: dg.MetadataValue.json(removed)})
 
     @dg.job(
