@@ -46,12 +46,16 @@ def test_a_ticket_moved_new_open_solved_over_three_refreshes_has_three_contiguou
     api_env: SandboxServer, history: Settings
 ) -> None:
     ticket = new_ticket(api_env)
-    assert materialize(history).success
+    assert materialize(history, with_checks=True, raise_on_error=True).success
     api_env.update("tickets", ids=[ticket])  # new -> open
     assert materialize(history).success
     api_env.update("tickets", ids=[ticket])  # open -> pending
     api_env.update("tickets", ids=[ticket])  # pending -> solved
-    assert materialize(history).success
+    # The checks read the current versions: one per id, as many as the desk serves.
+    result = materialize(history, with_checks=True)
+    assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) == 7 and all(check.passed for check in checks), checks
 
     rows = versions(history, ticket)
     assert [status for status, _, _ in rows] == ["new", "open", "solved"]
@@ -82,7 +86,7 @@ def test_a_full_refresh_with_history_retires_a_purged_ticket_instead_of_deleting
 
     assert materialize(history, full_refresh=True).success
 
-    [(status, valid_from, valid_to)] = versions(history, purged)
+    [(_, valid_from, valid_to)] = versions(history, purged)
     assert valid_to is not None and valid_from < valid_to
     assert current(history, "support_tickets") == TICKETS - 1
     retired = warehouse_rows(

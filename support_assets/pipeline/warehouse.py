@@ -112,3 +112,10 @@ class Warehouse:
     def table(self, name: str) -> str:
         """The qualified name of a dataset table."""
         return qualified(self.pipeline, name)
+
+    def rows(self, name: str, alias: str) -> str:
+        """A data table's current rows, aliased: with history kept, its current versions."""
+        table = self.table(name)
+        if self.settings.history == "scd2":
+            return f"(select * from {table} where _dlt_valid_to is null) as {alias}"
+        return f"{table} as {alias}"
