@@ -107,9 +107,7 @@ def _ticket_exists(
         f"where t.{column_of(settings.api.primary_key)} = c.{column_of(settings.api.ticket_key)})"
     )
     if orphans is None:  # no tickets table yet: every loaded comment lacks its ticket
-        orphans = warehouse.scalar(
-            f"select count(*) from {warehouse.rows(COMMENTS_RESOURCE, 'c')}"
-        )
+        orphans = warehouse.scalar(f"select count(*) from {warehouse.rows(COMMENTS_RESOURCE, 'c')}")
     return dg.AssetCheckResult(
         asset_key=table,
         check_name="ticket_exists",
@@ -129,8 +127,7 @@ def _is_fresh(
         f"select max(inserted_at) from {warehouse.table('_dlt_loads')} where status = 0"
     )
     newest = warehouse.scalar(
-        f"select max({column_of(settings.api.cursor_of(table))}) "
-        f"from {warehouse.rows(table, 'r')}"
+        f"select max({column_of(settings.api.cursor_of(table))}) from {warehouse.rows(table, 'r')}"
     )
     load_age = _hours_since(last_load, now)
     data_age = _hours_since(newest, now)

@@ -36,8 +36,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 base_url=dg.EnvVar("SUPPORT_API_BASE_URL"),
                 token_url=settings.token_url,
                 **credentials_of(settings.api.auth),
-                # A secret too: only bound when set (see SupportApiResource.hash_salt).
-                **({"hash_salt": dg.EnvVar("SUPPORT_HASH_SALT")} if settings.hash_salt else {}),
+                # A secret too, bound only when set (an unset `EnvVar` fails the run).
+                hash_salt=dg.EnvVar("SUPPORT_HASH_SALT") if settings.hash_salt else "",
             ),
             # The webhook URL is a secret: an `EnvVar`, resolved at each sensor tick and shown
             # in the UI by name only. Unset, alerts go to the sensors' log and the UI alone
