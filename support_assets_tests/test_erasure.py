@@ -85,3 +85,35 @@ def test_erasure_waits_for_the_destination_like_a_load(
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = str(failure.step_failure_data.error)
     assert "destination busy" in message and "SUPPORT_LOCK_RETRIES" in message
+
+
+@pytest.mark.postgres
+def test_history_and_erasure_on_postgres(
+    api_env: SandboxServer,
+    settings: Settings,
+    scratch_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import psycopg2
+
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", scratch_database)
+    settings = dataclasses.replace(settings, destination="postgres", history="scd2")
+    tickets = api_env.truth("tickets")
+    requester = tickets[0]["requester_id"]
+    theirs = sorted(t["id"] for t in tickets if t["requester_id"] == requester)
+    assert materialize(settings).success
+    api_env.update("tickets", ids=theirs[:1])
+    assert materialize(settings).success
+
+    result = erase(settings, requester)
+
+    assert result.success
+    with psycopg2.connect(scratch_database) as con, con.cursor() as cur:
+        cur.execute(
+            "select (select count(*) from support.support_tickets where id = any(%s)), "
+            "(select count(*) from support.ticket_comments where ticket_id = any(%s)), "
+            "(select count(*) from support.support_tickets where _dlt_valid_to is null), "
+            "(select count(*) - count(distinct id) from support.support_tickets)",
+            (theirs, theirs),
+        )
+        assert cur.fetchone() == (0, 0, len(tickets) - len(theirs), 0)
