@@ -95,6 +95,9 @@ def support_source(
     - the Dagster code location, when it loads, builds it without credentials only to
       name the assets.
 
+    `customer_data` (excluded and hashed fields, versions for `scd2` history) is settled
+    on every record right after the paginator, before anything can write or log it.
+
     The last call cannot be told apart from a plain one whose credentials are missing, so
     missing credentials never fail the build (they are optional in the spec; required, dlt
     would raise before this body runs and the code location could not load). The source

@@ -17,6 +17,7 @@ the row path give one record the same version.
 """
 
 import dataclasses
+import functools
 import hashlib
 import hmac
 from collections.abc import Iterable
@@ -138,7 +139,14 @@ def keyed_hash(salt: str, value: Any) -> str | None:
         raw = str(value).encode()
     else:
         raw = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    return hmac.new(salt.encode(), raw, hashlib.sha256).hexdigest()
+    mac = _keyed(salt).copy()  # the key's pads computed once per salt, not per value
+    mac.update(raw)
+    return mac.hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def _keyed(salt: str) -> "hmac.HMAC":
+    return hmac.new(salt.encode(), digestmod=hashlib.sha256)
 
 
 @dataclasses.dataclass(frozen=True)
