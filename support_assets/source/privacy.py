@@ -4,7 +4,8 @@ Comment bodies and requester fields hold customers' personal data. A field liste
 excluded is removed from every record, and a field listed to be hashed is replaced by an
 HMAC-SHA256 of its value under a secret salt, in one pipe step right after the paginator
 (and the nested-record step): before the Arrow conversion, the row path, the child
-resources, dlt's extract files, the page errors that quote a record, and the warehouse.
+resources, dlt's extract files, the errors that name a record, and the warehouse. (The
+page checks before it read and quote only ids, keys and cursor values.)
 A keyed hash, not a plain one: a requester id or an e-mail address has so few possible
 values that an unsalted hash is reversed by trying them all. The same salt gives the same
 hash in every run and both tables, so joins on a hashed id still work.
