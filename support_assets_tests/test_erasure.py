@@ -1,6 +1,7 @@
 """`support_erasure_job`: one requester's tickets and their comments leave the warehouse."""
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -12,8 +13,12 @@ from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
 from support_assets.source.privacy import keyed_hash, parse_rules
 from support_assets_tests.helpers import (
+    ROOT,
+    dagster_env,
     holding_duckdb_lock,
     materialize,
+    run_cli,
+    venv_bin,
     warehouse_rows,
 )
 
@@ -26,15 +31,31 @@ def erase(settings: Settings, requester: object) -> dg.ExecuteInProcessResult:
     return job.execute_in_process(run_config=config, raise_on_error=False)
 
 
+def erase_through_cli(sandbox: SandboxServer, tmp_path: Path, requester: object) -> str:
+    """The README's how-to: `dagster job execute` with the config in a file."""
+    config = tmp_path / "erasure.yaml"
+    config.write_text(f'ops:\n  support_erasure:\n    config:\n      requester_id: "{requester}"\n')
+    command = [venv_bin("dagster"), "job", "execute", "-m", "support_assets.definitions"]
+    command += ["-j", "support_erasure_job", "-c", str(config)]
+    (tmp_path / "dagster_home").mkdir(exist_ok=True)
+    done = run_cli(command, dagster_env(sandbox, tmp_path), ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout + done.stderr
+
+
 def count(settings: Settings, table: str, where: str = "true") -> int:
     return warehouse_rows(settings, f"select count(*) from support.{table} where {where}")[0][0]
 
 
 @pytest.mark.parametrize(
-    "mode", ["latest", "scd2-hashed"], ids=["latest-only", "history-and-hashed-requester"]
+    "mode", ["latest", "scd2-hashed"], ids=["latest-only-cli", "history-and-hashed-requester"]
 )
 def test_erasure_removes_a_requesters_tickets_and_their_comments_every_version(
-    api_env: SandboxServer, settings: Settings, monkeypatch: pytest.MonkeyPatch, mode: str
+    api_env: SandboxServer,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    mode: str,
 ) -> None:
     if mode == "scd2-hashed":
         monkeypatch.setenv("SUPPORT_HASH_SALT", SALT)
@@ -56,22 +77,26 @@ def test_erasure_removes_a_requesters_tickets_and_their_comments_every_version(
     assert versions == len(theirs) + (mode == "scd2-hashed")
     before = {t: count(settings, t) for t in ("support_tickets", "ticket_comments")}
 
-    result = erase(settings, requester)
-
-    assert result.success
     removed = {"support_tickets": versions, "ticket_comments": their_comments}
-    [materialization] = [
-        e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_OUTPUT
-    ]
-    metadata: Any = materialization.step_output_data.metadata
-    assert metadata[ROWS_REMOVED].data == removed
+    if mode == "latest":
+        output = erase_through_cli(api_env, tmp_path, requester)
+        said = f"removed {versions} rows of support_tickets, {their_comments} rows of ticket"
+        assert said in output
+    else:
+        result = erase(settings, requester)
+        assert result.success
+        [output_event] = [
+            e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_OUTPUT
+        ]
+        metadata: Any = output_event.step_output_data.metadata
+        assert metadata[ROWS_REMOVED].data == removed
+        # Counts only: the id (and its hash) never reach the run's log.
+        logged = " ".join(str(e.message) for e in result.all_events if e.message)
+        hashed = keyed_hash(SALT, requester) or ""
+        assert f" {requester} " not in logged and hashed not in logged
     assert count(settings, "support_tickets", f"id in ({ids})") == 0
     assert count(settings, "ticket_comments", f"ticket_id in ({ids})") == 0
     assert {t: count(settings, t) for t in before} == {t: before[t] - removed[t] for t in before}
-    # Counts only: the id never reaches the run's log.
-    logged = " ".join(str(e.message) for e in result.all_events if e.message)
-    hashed = keyed_hash(SALT, requester) or ""
-    assert f" {requester} " not in logged and hashed not in logged
 
 
 def test_erasure_waits_for_the_destination_like_a_load(
