@@ -12,6 +12,7 @@ from pydantic import Field
 from support_assets.columns import described
 from support_assets.partitions import continue_history, daily_partitions, plan_for
 from support_assets.pipeline import definition_working_dir, loader_file_format, support_pipeline
+from support_assets.pipeline.history import close_superseded_versions
 from support_assets.pipeline.load import SupportLoad
 from support_assets.pipeline.warehouse import (
     SCHEMA_CHANGES,
@@ -124,7 +125,11 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
             results = list(
                 dlt.run(
                     context=context,
-                    dlt_source=support_source(connection=connection, window=plan.source_window),
+                    dlt_source=support_source(
+                        connection=connection,
+                        window=plan.source_window,
+                        customer_data=support_api.customer_data(settings),
+                    ),
                     dlt_pipeline=load.pipeline,
                     dagster_dlt_translator=SupportTranslator(settings),
                     schema_contract=schema_contract(settings),
@@ -132,7 +137,12 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
                 )
             )
             tables = [result.asset_key.path[-1] for result in results if result.asset_key]
-            if plan.full_refresh:
+            if settings.history == "scd2":
+                # The merge retired what a full refresh did not read; history stays.
+                closed = close_superseded_versions(load.pipeline, tables, settings.api)
+                if closed:
+                    context.log.info(f"{closed} versions superseded within this run closed.")
+            elif plan.full_refresh:
                 purged = drop_unread_rows(load.pipeline, tables)
                 context.log.info(f"Full refresh: {purged} rows the API no longer serves deleted.")
             back = unmark_comments_of_live_tickets(load.pipeline, settings)

@@ -90,7 +90,7 @@ def _id_is_unique(
 ) -> dg.AssetCheckResult:
     pk = column_of(settings.api.primary_key)
     duplicates = warehouse.scalar(
-        f"select count(*) - count(distinct {pk}) from {warehouse.table(table)}"
+        f"select count(*) - count(distinct {pk}) from {warehouse.rows(table, 'r')}"
     )
     return dg.AssetCheckResult(
         asset_key=table,
@@ -104,12 +104,12 @@ def _ticket_exists(
     warehouse: Warehouse, settings: Settings, table: str, _: dict[str, ApiTotals]
 ) -> dg.AssetCheckResult:
     orphans = warehouse.scalar(
-        f"select count(*) from {warehouse.table(COMMENTS_RESOURCE)} c "
-        f"where not exists (select 1 from {warehouse.table(TICKETS_RESOURCE)} t "
+        f"select count(*) from {warehouse.rows(COMMENTS_RESOURCE, 'c')} "
+        f"where not exists (select 1 from {warehouse.rows(TICKETS_RESOURCE, 't')} "
         f"where t.{column_of(settings.api.primary_key)} = c.{column_of(settings.api.ticket_key)})"
     )
     if orphans is None:  # no tickets table yet: every loaded comment lacks its ticket
-        orphans = warehouse.scalar(f"select count(*) from {warehouse.table(COMMENTS_RESOURCE)}")
+        orphans = warehouse.scalar(f"select count(*) from {warehouse.rows(COMMENTS_RESOURCE, 'c')}")
     return dg.AssetCheckResult(
         asset_key=table,
         check_name="ticket_exists",
@@ -129,7 +129,7 @@ def _is_fresh(
         f"select max(inserted_at) from {warehouse.table('_dlt_loads')} where status = 0"
     )
     newest = warehouse.scalar(
-        f"select max({column_of(settings.api.cursor_of(table))}) from {warehouse.table(table)}"
+        f"select max({column_of(settings.api.cursor_of(table))}) from {warehouse.rows(table, 'r')}"
     )
     load_age = _hours_since(last_load, now)
     data_age = _hours_since(newest, now)
@@ -165,7 +165,7 @@ def _matches_api_total(
     """
     totals = api_totals[table]
     pk = column_of(settings.api.primary_key)
-    name = warehouse.table(table)
+    name = warehouse.rows(table, "r")
     # Rows the reconcile marked deleted are not the desk's any more (support_reconcile_job).
     live = f" where {DELETED_AT} is null" if warehouse.has_column(table, DELETED_AT) else ""
     rows = int(warehouse.scalar(f"select count(distinct {pk}) from {name}{live}") or 0)
@@ -244,7 +244,7 @@ def fetch_api_totals(
     totals = {}
     for table in TABLES:
         cursor = column_of(api.cursor_of(table))
-        newest = warehouse.scalar(f"select max({cursor}) from {warehouse.table(table)}")
+        newest = warehouse.scalar(f"select max({cursor}) from {warehouse.rows(table, 'r')}")
         newest = aware(newest) if newest is not None else None
         params = {
             api.since_param: f"{settings.start_date.isoformat()}T00:00:00Z",

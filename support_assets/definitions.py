@@ -9,6 +9,7 @@ from support_assets.alerts.sensors import build_sensors
 from support_assets.alerts.sink import WEBHOOK_VARIABLE, AlertSink
 from support_assets.assets import build_support_assets
 from support_assets.checks import build_checks
+from support_assets.erasure import support_erasure_job
 from support_assets.jobs import build_jobs
 from support_assets.resources import SupportApiResource
 from support_assets.schedules import build_schedules
@@ -22,7 +23,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=[support_assets],
         asset_checks=build_checks(settings),
-        jobs=build_jobs(settings),
+        jobs=[*build_jobs(settings), support_erasure_job(settings)],
         schedules=build_schedules(settings),
         sensors=build_sensors(settings, support_assets),
         # A run is one load step and one check step, in that order: the multiprocess
@@ -35,6 +36,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 base_url=dg.EnvVar("SUPPORT_API_BASE_URL"),
                 token_url=settings.token_url,
                 **credentials_of(settings.api.auth),
+                # A secret too, bound only when set (an unset `EnvVar` fails the run).
+                hash_salt=dg.EnvVar("SUPPORT_HASH_SALT") if settings.hash_salt else "",
             ),
             # The webhook URL is a secret: an `EnvVar`, resolved at each sensor tick and shown
             # in the UI by name only. Unset, alerts go to the sensors' log and the UI alone

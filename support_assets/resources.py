@@ -6,6 +6,7 @@ from pydantic import Field
 from support_assets.settings import Settings
 from support_assets.source.connection import Connection, Credentials, connect, token_url_of
 from support_assets.source.contract import MAX_REREADS, WINDOW_PAGES, ApiNames
+from support_assets.source.privacy import CustomerData
 
 
 class SupportApiResource(dg.ConfigurableResource):
@@ -23,6 +24,10 @@ class SupportApiResource(dg.ConfigurableResource):
     token_url: str = Field(
         default="",
         description="OAuth2 token endpoint; empty means base URL + the token path",
+    )
+    hash_salt: str = Field(
+        default="",
+        description="Key of the customer-data hashes (SUPPORT_HASH_SALT); never shown",
     )
     window_pages: int = Field(
         default=WINDOW_PAGES,
@@ -60,4 +65,13 @@ class SupportApiResource(dg.ConfigurableResource):
             window_lag=settings.window_lag,
             max_requests_per_minute=settings.max_requests_per_minute,
             max_concurrency=settings.max_concurrency,
+        )
+
+    def customer_data(self, settings: Settings) -> CustomerData:
+        """What a load settles before writing: excluded and hashed fields, versions (scd2)."""
+        return CustomerData(
+            exclude=settings.exclude_columns,
+            hashed=settings.hash_columns,
+            salt=self.hash_salt,
+            versions=settings.history == "scd2",
         )

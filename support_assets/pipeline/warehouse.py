@@ -120,3 +120,10 @@ class Warehouse:
             f"'{self.settings.dataset}' and table_name = '{table}' and column_name = '{column}'"
         )
         return bool(found)
+
+    def rows(self, name: str, alias: str) -> str:
+        """A data table's current rows, aliased: with history kept, its current versions."""
+        table = self.table(name)
+        if self.settings.history == "scd2":
+            return f"(select * from {table} where _dlt_valid_to is null) as {alias}"
+        return f"{table} as {alias}"

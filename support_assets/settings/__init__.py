@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import os
 from collections.abc import Mapping
+from typing import Any
 
 from support_assets.settings.desk import check_mechanisms, read_api
 from support_assets.settings.reader import Reader, SettingsError, memory_bytes
@@ -25,6 +26,8 @@ from support_assets.source.contract import (
     ApiNames,
     RetryPolicy,
 )
+from support_assets.source.history import HISTORY_MODES
+from support_assets.source.privacy import FieldRule, check_rules, parse_rules
 from support_assets.source.vendors import PRESETS, preset
 
 __all__ = ["Settings", "SettingsError", "memory_bytes"]
@@ -96,6 +99,13 @@ class Settings:
     # Requests in flight at once in a run: both resources, the time parts of a windowed
     # one and per-ticket children together.
     max_concurrency: int = MAX_CONCURRENCY
+    # Change history and customer data (issue #16): `scd2` keeps every version of a record;
+    # the listed fields are never loaded, or loaded as a keyed hash. Only the salt's
+    # presence is read here: it is a secret, resolved through `dg.EnvVar` at run time.
+    history: str = "latest"
+    exclude_columns: tuple[FieldRule, ...] = ()
+    hash_columns: tuple[FieldRule, ...] = ()
+    hash_salt: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -179,4 +189,36 @@ class Settings:
                 "SUPPORT_RECONCILE_SCHEDULE_RUNNING", base.reconcile_schedule_running
             ),
             max_concurrency=get.integer("SUPPORT_MAX_CONCURRENCY", base.max_concurrency, minimum=1),
+            **read_customer_data(get, api),
         )
+
+
+# The smallest salt accepted: a shorter one is guessed along with the values it hides.
+MIN_SALT_LENGTH = 16
+
+
+def read_customer_data(get: Reader, api: ApiNames) -> dict[str, Any]:
+    """SUPPORT_HISTORY and the customer-data settings, checked against the desk's names."""
+    exclude = parse_rules(get.names("SUPPORT_EXCLUDE_COLUMNS", ()))
+    hashed = parse_rules(get.names("SUPPORT_HASH_COLUMNS", ()))
+    problem = check_rules(api, exclude, hashed)
+    if problem:
+        raise SettingsError(problem)
+    salt = get.env.get("SUPPORT_HASH_SALT", "").strip()
+    if hashed and not salt:
+        raise SettingsError(
+            "SUPPORT_HASH_COLUMNS is set but SUPPORT_HASH_SALT is not: set it to a long "
+            "random secret (e.g. `openssl rand -hex 32`) and keep it; a new salt changes "
+            "every hash, and joins with earlier loads break."
+        )
+    if salt and len(salt) < MIN_SALT_LENGTH:
+        raise SettingsError(
+            f"SUPPORT_HASH_SALT is shorter than {MIN_SALT_LENGTH} characters: a short salt "
+            "is guessed along with the values it hides. Use a long random secret."
+        )
+    return {
+        "history": get.choice("SUPPORT_HISTORY", "latest", HISTORY_MODES),
+        "exclude_columns": exclude,
+        "hash_columns": hashed,
+        "hash_salt": bool(salt),
+    }

@@ -69,6 +69,7 @@ def read_api(get: Reader, base: ApiNames) -> ApiNames:
         rate_limit_limit_header=get.optional(
             "SUPPORT_RATE_LIMIT_LIMIT_HEADER", base.rate_limit_limit_header
         ),
+        requester_field=get.text("SUPPORT_REQUESTER_FIELD", base.requester_field),
     )
 
 

@@ -46,10 +46,12 @@ from support_assets.source.contract import (
     WINDOW_PAGES,
     ApiNames,
 )
+from support_assets.source.history import keep_history
 from support_assets.source.nested import NestedRecords
 from support_assets.source.parts import has_parts, parted_resource
+from support_assets.source.privacy import CustomerData
 from support_assets.source.spec import CREDENTIAL_KEYS, SupportDeskConfiguration, instant
-from support_assets.source.window import LoadWindow
+from support_assets.source.window import OPEN_END, LoadWindow
 from support_assets.source.workarounds import (
     add_dlt_columns_to_arrow_pages,
     quiet_json_as_text_notice,
@@ -82,6 +84,7 @@ def support_source(
     window: LoadWindow | None = None,
     seed: Mapping[str, Any] | None = None,
     api: ApiNames | None = None,
+    customer_data: CustomerData | None = None,
 ) -> list[DltResource]:
     """Support tickets and ticket comments from the Support API.
 
@@ -99,6 +102,9 @@ def support_source(
       are not used;
     - the Dagster code location, when it loads, builds it without credentials only to
       name the assets.
+
+    `customer_data` (excluded and hashed fields, versions for `scd2` history) is settled
+    on every record right after the paginator, before anything can write or log it.
 
     The last call cannot be told apart from a plain one whose credentials are missing, so
     missing credentials never fail the build (they are optional in the spec; required, dlt
@@ -180,6 +186,11 @@ def support_source(
         resource.add_step(DescribeColumns(resource, descriptions_of(api, resource.name)))
         if child:
             resource.add_step(ForgetParentHints(), insert_at=1)
+        if customer_data:
+            # Before the Arrow step and everything after it: no raw value is written or
+            # logged. A full refresh (an open-ended window) is the load that retires.
+            resource.add_step(customer_data.step(resource.name), insert_at=1)
+            settle_columns(resource, customer_data, api, window)
         nested = api.endpoint(resource.name).nested
         if nested:
             # Before the Arrow step: the rows are the children, with what they inherit.
@@ -188,6 +199,21 @@ def support_source(
             inherited = {api.ticket_key: names.nested_ticket_field, cursor: cursor}
             resource.add_step(NestedRecords(nested, names.nested_filter, inherited), insert_at=1)
     return resources
+
+
+def settle_columns(
+    resource: DltResource, customer_data: CustomerData, api: ApiNames, window: LoadWindow | None
+) -> None:
+    """Column hints that follow the customer-data settings and the change history."""
+    columns = resource.columns if isinstance(resource.columns, dict) else {}
+    for name in customer_data.excluded_columns(resource.name):
+        columns.pop(name, None)  # the contract's hint would create the column, empty
+    hashed = customer_data.hashed_columns(resource.name)
+    if hashed:
+        resource.apply_hints(columns={name: {"data_type": "text"} for name in hashed})
+    if customer_data.versions:
+        full_refresh = window is not None and window.end == OPEN_END
+        keep_history(resource, api.primary_key, full_refresh)
 
 
 # The source with no key to look up (a spec without fields): what a caller that only

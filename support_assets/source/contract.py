@@ -127,6 +127,9 @@ class ApiNames:
     rate_limit_remaining_header: str | None = "X-RateLimit-Remaining"
     rate_limit_reset_header: str | None = "X-RateLimit-Reset"
     rate_limit_limit_header: str | None = "X-RateLimit-Limit"
+    # The tickets' field naming the customer who asked (an erasure request names them); a
+    # dotted path walks into an object (Help Scout's `primaryCustomer.id`).
+    requester_field: str = "requester_id"
 
     def endpoint(self, resource: str) -> EndpointNames:
         """The vendor names of one of the two resources, by dlt resource name."""

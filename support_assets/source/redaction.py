@@ -25,6 +25,8 @@ SECRET_SETTINGS = (
     "SUPPORT_API_KEY",
     "SUPPORT_API_USERNAME",
     "SUPPORT_ALERT_WEBHOOK_URL",
+    # The key of the customer-data hashes: whoever has it can test guesses against them.
+    "SUPPORT_HASH_SALT",
 )
 # Shorter values would redact ordinary words and numbers.
 MIN_SECRET_LENGTH = 6

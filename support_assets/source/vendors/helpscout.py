@@ -69,6 +69,8 @@ PRESET = ApiNames(
     rate_limit_remaining_header="X-RateLimit-Remaining-Minute",
     rate_limit_reset_header=None,
     rate_limit_limit_header="X-RateLimit-Limit-Minute",
+    # The conversation's customer [HS-CL]; the emulator's requester.
+    requester_field="primaryCustomer.id",
 )
 
 DESK = "Help Scout"
