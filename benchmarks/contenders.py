@@ -111,6 +111,9 @@ def rows_of(
             "comments": outcome.comments,
             "faults": list(outcome.faults),
         }
+        if outcome.key == "c":
+            page_count = limits.pages(outcome.tickets, outcome.comments)
+            rows["c"]["window_bound_s"] = limits.window_bound(page_count)
     limits.judge(rows)
     return rows
 

@@ -54,15 +54,17 @@ FAULTS: dict[str, tuple[dict[str, Any], ...]] = {
 }
 # (b) and (d) read the session's scale: at large, 6,000 pages make the limit 75 s, so the
 # CLI's few seconds of start-up weigh under a tenth, and the RSS target's 600k records are
-# read at concurrency 8. (c) reads its own: 500 pages make 50 s at 10 requests a second
-# (a few seconds of start-up against a 1.1x target need 40 s or more); the session's
-# 6,000 would take 10 minutes.
+# read at concurrency 8. (c) reads its own: the sandbox's budget is a fixed window of 60 s
+# counted from when the fault is set, so under 600 pages it never binds; 1,200 pages make
+# the issue's limit 120 s (two windows and their reset), while the session's 6,000 would
+# take 10 minutes. Below large, 700 pages (70 s) still cross one window.
 BUDGET_SCALES = {
-    "large": (10_000, 40_000),
-    "medium": (2_000, 8_000),
-    "small": (1_000, 4_000),
+    "large": (24_000, 96_000),
+    "medium": (14_000, 56_000),
+    "small": (14_000, 56_000),
     "tiny": (300, 900),
 }
+WINDOW_S = 60  # the sandbox's `rate_budget` window, and the desks'
 
 
 def stand_in(faults: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
@@ -91,6 +93,17 @@ def limit_of(key: str, page_count: int) -> tuple[str, float]:
         per_s = BUDGET_PER_MINUTE / 60
         return f"{page_count:,} pages / {per_s:g} per s", page_count / per_s
     raise ValueError(f"no formula for contender {key!r}")
+
+
+def window_bound(page_count: int) -> float:
+    """When a fixed window would let (c)'s last page through: its window's opening.
+
+    Below the issue's `pages / budget`: a client may spend a whole window's budget at
+    once, so it waits only for the windows its pages overflow into. The JSON keeps it
+    beside the limit; the verdict is on the issue's formula.
+    """
+    per_window = BUDGET_PER_MINUTE * WINDOW_S // 60
+    return (max(page_count, 1) - 1) // per_window * WINDOW_S
 
 
 def http_counts(requests_by_route: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
@@ -202,6 +215,11 @@ def render(rows: Mapping[str, Mapping[str, Any]]) -> str:
     for entry in rows.values():
         if entry.get("vs_b") is not None:
             lines.append(f"\n{entry['label']}: {entry['vs_b']:.2f}x (b)'s wall time")
+        if entry.get("window_bound_s") is not None:
+            lines.append(
+                f"\n{entry['label']}: the sandbox's fixed {WINDOW_S} s window would let the "
+                f"last page through at {entry['window_bound_s']:g} s"
+            )
         if entry.get("over_s") is not None:
             lines.append(f"\n{entry['label']}: {entry['over_s']:+.2f} s over the bare process")
         if entry["note"]:

@@ -57,6 +57,17 @@ def test_each_limit_is_its_formula_over_the_fewest_pages(
     assert limits.limit_of(key, limits.pages(tickets, comments)) == (formula, seconds)
 
 
+@pytest.mark.parametrize(
+    ("page_count", "seconds"),
+    [(1, 0), (600, 0), (601, 60), (1_200, 60), (1_201, 120)],
+    ids=["one", "one-window", "one-over", "two-windows", "two-over"],
+)
+def test_a_fixed_window_lets_the_last_page_through_when_its_window_opens(
+    page_count: int, seconds: int
+) -> None:
+    assert limits.window_bound(page_count) == seconds
+
+
 def _measured(wall: float, rss: float = 300.0, **statuses: int) -> dict[str, Any]:
     by_status = {"200": 100, **{status[1:]: n for status, n in statuses.items()}}
     return {"ok": True, "wall_s": wall, "get_requests": 100, "peak_rss_mb": rss,
