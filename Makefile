@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 # The desk `make demo` and `make dev` emulate: generic (the reference contract), zendesk,
 # freshdesk or helpscout (that desk's preset, SUPPORT_VENDOR).
 VENDOR ?= generic
+# Which benchmark contenders `make bench` runs: a (the session: floor, bare dlt, the CLI's
+# loads and refreshes), b (100 ms latency), c (600 requests/min), d (latency with 429s and
+# 5xx); e.g. `make bench CONTENDERS=b,d`.
+CONTENDERS ?= a,b,c,d
 
 .DEFAULT_GOAL := help
 .PHONY: help venv chromium demo dev test lint format bench bench-small bench-sandbox bench-sandbox-small clean
@@ -49,11 +53,11 @@ format: $(STAMP) ## ruff fix and format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(STAMP) ## pipeline benchmark: floor, bare dlt, support_assets (100k tickets + 500k comments)
-	$(BIN)/python -m benchmarks.pipeline
+bench: $(STAMP) ## pipeline benchmark, each contender beside its limit: floor, bare dlt, support_assets at 100k tickets + 500k comments, then latency, rate budget, faults (CONTENDERS=a,b,c,d)
+	$(BIN)/python -m benchmarks.pipeline --contenders $(CONTENDERS)
 
-bench-small: $(STAMP) ## the pipeline benchmark at 10k + 50k, 3 repetitions
-	$(BIN)/python -m benchmarks.pipeline --scale small
+bench-small: $(STAMP) ## the pipeline benchmark at 10k + 50k, 3 repetitions of the session (CONTENDERS= as for bench)
+	$(BIN)/python -m benchmarks.pipeline --scale small --contenders $(CONTENDERS)
 
 bench-sandbox: $(STAMP) ## sandbox speed at 100k tickets + 500k comments
 	$(BIN)/python -m benchmarks.sandbox

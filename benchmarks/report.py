@@ -22,6 +22,7 @@ LABELS = {
     "bare_dlt": "2 bare dlt rest_api",
     "full_load": "3 support_assets full load",
     "incremental_unchanged": "4 incremental, nothing changed",
+    "bare_refresh": "4b the same dlt run, bare process",
     "incremental_1pct": "5 incremental, 1% updated",
 }
 # Other processes using more than this share of one core during a run make it noisy.
@@ -123,20 +124,26 @@ def build_report(
     code: Mapping[str, Any],
     sandbox_peak_rss_mb: float | None,
     updated: list[dict[str, int]],
+    session_ran: bool = True,
 ) -> dict[str, Any]:
-    """The JSON: the session's settings, the machine, every run, the medians and the ratios."""
+    """The JSON: the session's settings, the machine, every run, the medians and the ratios.
+
+    Without the session (`--contenders` without a), no contenders and no ratios.
+    """
+    names = CONTENDERS if session_ran else ()
     contenders = {
         name: {
             "label": LABELS[name],
             "median": medians(runs[name]),
             "runs": [{**asdict(run), "records_per_s": run.records_per_s} for run in runs[name]],
         }
-        for name in CONTENDERS
+        for name in names
     }
-    median_of = {name: contenders[name]["median"] for name in CONTENDERS}
+    median_of = {name: contenders[name]["median"] for name in names}
     ratios = {
         label: {c: ratio(median_of["full_load"][c], median_of[base][c]) for c in _COLUMNS}
         for label, base in (("3/1", "floor"), ("3/2", "bare_dlt"))
+        if session_ran
     }
     return {
         **session,

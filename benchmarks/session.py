@@ -1,6 +1,6 @@
 """A session of the pipeline benchmark: one sandbox, the contenders alternated on it.
 
-Each repetition runs the five contenders in order, each as a process tree of its own with
+Each repetition runs the contenders in order, each as a process tree of its own with
 the sandbox's counters zeroed, and checks that every load left exactly the sandbox's
 records: speed that loses or duplicates records is no result.
 """
@@ -24,12 +24,15 @@ from support_assets.sandbox import SandboxServer
 from support_assets.sandbox.client import SandboxError
 
 ROOT = Path(__file__).resolve().parent.parent
-# In the order each repetition runs them: 4 and 5 continue 3's warehouse.
+# The CLI contenders' warehouse (`.duckdb`) and dlt dir (`_dlt`) in a repetition's directory.
+WAREHOUSE = "support_assets"
+# In the order each repetition runs them: all after 3 continue its warehouse.
 CONTENDERS = (
     "floor",
     "bare_dlt",
     "full_load",
     "incremental_unchanged",
+    "bare_refresh",
     "incremental_1pct",
 )
 
@@ -184,17 +187,22 @@ class Session:
                 run.error = f"the warehouse holds {run.rows}, the sandbox {self.expected_rows}"
         return run
 
-    def child(self, name: str, rep_dir: Path) -> Run:
-        """Contender 1 or 2: its module, `python -m`, in a process of its own."""
-        duckdb_path = rep_dir / f"{name}.duckdb"
-        env = contender_env(self.sandbox, duckdb_path, rep_dir / f"{name}_dlt", rep_dir / "home")
+    def child(self, name: str, rep_dir: Path, warehouse: str | None = None) -> Run:
+        """A contender of our own module, `python -m`, in a process of its own.
+
+        `warehouse` names the file and dlt dir to continue (the CLI's); by default a fresh
+        pair named after the contender.
+        """
+        duckdb_path = rep_dir / f"{warehouse or name}.duckdb"
+        dlt_dir = rep_dir / f"{warehouse or name}_dlt"
+        env = contender_env(self.sandbox, duckdb_path, dlt_dir, rep_dir / "home")
         env["SUPPORT_API_TOKEN_URL"] = self.sandbox.token_url
         # It runs in the repetition's directory, away from the project's files: the package
         # is found through the path instead.
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         result = rep_dir / f"{name}.json"
         command = [sys.executable, "-m", f"benchmarks.{name}", "--result", str(result)]
-        run = self.measure(name, command, env, rep_dir, duckdb_path if name == "bare_dlt" else None)
+        run = self.measure(name, command, env, rep_dir, duckdb_path if name != "floor" else None)
         if run.ok:
             reported = json.loads(result.read_text())
             run.work_s = reported["work_s"]
@@ -205,33 +213,40 @@ class Session:
                 process["hwm_mb"] = max(process["hwm_mb"], round(reported["peak_rss_mb"], 1))
         return run
 
-    def dagster(self, name: str, rep_dir: Path) -> Run:
-        """Contenders 3 to 5: the real CLI, on the repetition's one warehouse file."""
-        duckdb_path = rep_dir / "support_assets.duckdb"
+    def dagster(self, name: str, rep_dir: Path, extra_env: Mapping[str, str] | None = None) -> Run:
+        """The real CLI, on the repetition's one warehouse file (`WAREHOUSE`)."""
+        duckdb_path = rep_dir / f"{WAREHOUSE}.duckdb"
         home = rep_dir / "home"
-        env = contender_env(self.sandbox, duckdb_path, rep_dir / "support_dlt", home)
+        env = contender_env(self.sandbox, duckdb_path, rep_dir / f"{WAREHOUSE}_dlt", home)
+        env.update(extra_env or {})
         launched = time.time()  # the clock the instance stamps its events with
         run = self.measure(name, dagster_cli.materialize_command(), env, rep_dir, duckdb_path)
         if run.ok:
             run.work_s = dagster_cli.work_s(home, since=launched)
         return run
 
-    def repetition(self, index: int, scale: Scale) -> Iterator[tuple[str, Run]]:
-        """One pass over the five contenders, in order (4 and 5 continue 3's warehouse)."""
-        rep_dir = self.workdir / f"rep{index + 1}"
+    def prepare(self, name: str) -> Path:
+        """A fresh directory for a pass, with the Dagster home its CLI contenders share."""
+        rep_dir = self.workdir / name
         (rep_dir / "home").mkdir(parents=True)
         # The instance settings the project ships (telemetry off, no upload attempts).
         shutil.copy(ROOT / "dagster.yaml", rep_dir / "home" / "dagster.yaml")
+        return rep_dir
+
+    def repetition(self, index: int, scale: Scale) -> Iterator[tuple[str, Run]]:
+        """One pass over the contenders, in order (those after 3 continue its warehouse)."""
+        rep_dir = self.prepare(f"rep{index + 1}")
         yield "floor", self.child("floor", rep_dir)
         yield "bare_dlt", self.child("bare_dlt", rep_dir)
         full = self.dagster("full_load", rep_dir)
         yield "full_load", full
         if not full.ok:
             skipped = Run(ok=False, error="skipped: the full load it continues failed")
-            yield "incremental_unchanged", skipped
-            yield "incremental_1pct", skipped
+            for name in CONTENDERS[CONTENDERS.index("full_load") + 1 :]:
+                yield name, skipped
             return
         yield "incremental_unchanged", self.dagster("incremental_unchanged", rep_dir)
+        yield "bare_refresh", self.child("bare_refresh", rep_dir, warehouse=WAREHOUSE)
         updated = {
             "tickets": update_share(self.sandbox, "tickets", scale.tickets),
             "comments": update_share(self.sandbox, "comments", scale.comments),

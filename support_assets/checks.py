@@ -78,9 +78,12 @@ def build_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
             api_totals: dict[str, ApiTotals] = {}
             if any(name == "matches_api_total" for _, name in selected):
                 api_totals = fetch_api_totals(support_api, settings, warehouse)
-            for table, name in sorted(selected):
-                check = CHECKS[name]
-                yield check(warehouse, settings, table, api_totals)
+            # One SQL client for every check, opened after the API's answers: DuckDB's file
+            # stays locked while it is open, and a desk's latency need not hold it.
+            with warehouse:
+                for table, name in sorted(selected):
+                    check = CHECKS[name]
+                    yield check(warehouse, settings, table, api_totals)
 
     return [support_checks]
 
@@ -240,12 +243,17 @@ def fetch_api_totals(
     if api.total_path is None:
         reason = "SUPPORT_TOTAL_PATH is empty, so the API sends no total to compare with"
         return {table: ApiTotals(None, reason=reason) for table in TABLES}
+    with warehouse:  # one SQL client, closed before any request
+        stored = {
+            table: warehouse.scalar(
+                f"select max({column_of(api.cursor_of(table))}) from {warehouse.rows(table, 'r')}"
+            )
+            for table in TABLES
+        }
     connection = support_api.connect(settings)
     totals = {}
     for table in TABLES:
-        cursor = column_of(api.cursor_of(table))
-        newest = warehouse.scalar(f"select max({cursor}) from {warehouse.rows(table, 'r')}")
-        newest = aware(newest) if newest is not None else None
+        newest = aware(stored[table]) if stored[table] is not None else None
         params = {
             api.since_param: f"{settings.start_date.isoformat()}T00:00:00Z",
             api.offset_param: 0,

@@ -57,3 +57,19 @@ def test_importing_every_module_reads_no_setting_and_changes_nothing(tmp_path: P
     assert report["filters"] == []
     # Nor does it write: no dlt folder, no DuckDB file where it was imported.
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_loading_the_code_location_imports_no_sandbox_benchmark_or_web_server() -> None:
+    # Every `dagster` CLI call, run and code server pays for what the location imports:
+    # only what a run needs belongs there (the sandbox is a test and demo tool).
+    probe = "import sys, support_assets.definitions; print(' '.join(sys.modules))"
+
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=True
+    )
+
+    modules = done.stdout.split()
+    assert "support_assets.definitions" in modules
+    assert [name for name in modules if name.startswith("support_assets.sandbox")] == []
+    heavy = {"benchmarks", "uvicorn", "starlette", "uvloop", "httptools"}
+    assert {name.split(".")[0] for name in modules} & heavy == set()

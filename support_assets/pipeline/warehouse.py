@@ -8,6 +8,7 @@ import dlt
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.common.pipeline import LoadInfo
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.destinations.sql_client import SqlClientBase
 
 from support_assets.pipeline import support_pipeline
 from support_assets.settings import Settings
@@ -51,7 +52,15 @@ def query_scalar(pipeline: dlt.Pipeline, sql: str) -> Any:
     """The single value of a query; None when its table does not exist (yet)."""
     try:
         with pipeline.sql_client() as client:
-            rows = client.execute_sql(sql)
+            return scalar_of(client, sql)
+    except DatabaseUndefinedRelation:
+        return None
+
+
+def scalar_of(client: SqlClientBase[Any], sql: str) -> Any:
+    """The single value of a query on an open client; None when its table does not exist."""
+    try:
+        rows = client.execute_sql(sql)
     except DatabaseUndefinedRelation:  # a first run that loaded nothing has no table yet
         return None
     return rows[0][0] if rows else None
@@ -99,19 +108,40 @@ def schema_changes(pipeline: dlt.Pipeline) -> dict[str, list[str]]:
 
 
 class Warehouse:
-    """Read-only questions to the destination, through dlt's SQL client."""
+    """Read-only questions to the destination, through dlt's SQL client.
+
+    Entered (`with`), every question goes through one client: opening one costs many
+    times a small query (dlt resolves the destination's configuration again and DuckDB
+    opens the file), and the checks ask about twenty questions per run. Outside `with`,
+    each question opens its own.
+    """
 
     def __init__(self, settings: Settings, working_dir: str) -> None:
         self.settings = settings
         self.pipeline = support_pipeline(settings, working_dir)
+        self._client: SqlClientBase[Any] | None = None
+
+    def __enter__(self) -> "Warehouse":
+        # What `with client` does, spelled out: dlt types its `__exit__` without `None`s.
+        self._client = self.pipeline.sql_client().__enter__()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        client, self._client = self._client, None
+        if client is not None and client.owns_connection:
+            client.close_connection()
 
     def scalar(self, sql: str) -> Any:
         """The single value of a query; None when the table does not exist yet."""
-        return query_scalar(self.pipeline, sql)
+        if self._client is None:
+            return query_scalar(self.pipeline, sql)
+        return scalar_of(self._client, sql)
 
     def table(self, name: str) -> str:
         """The qualified name of a dataset table."""
-        return qualified(self.pipeline, name)
+        if self._client is None:
+            return qualified(self.pipeline, name)
+        return self._client.make_qualified_table_name(name)
 
     def has_column(self, table: str, column: str) -> bool:
         """Whether a dataset table has a column (information_schema: DuckDB and Postgres)."""
