@@ -22,6 +22,20 @@ from support_assets_tests.helpers import (
 )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests (real daemons, webservers, schedules) run first, on one worker.
+
+    They mostly wait on Dagster's clocks (a schedule's minute, a sensor's interval, a slow
+    sandbox), so under `-n 2` one worker takes them all while the other runs the quick
+    tests; started last, they would leave one worker idle at the end. One worker, not two:
+    two daemons starting at once on a small machine only slow each other down.
+    """
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    for item in slow:
+        item.add_marker(pytest.mark.xdist_group("slow"))
+    items[:] = slow + [item for item in items if not item.get_closest_marker("slow")]
+
+
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxServer]:
     with SandboxServer(
