@@ -23,16 +23,15 @@ from support_assets_tests.helpers import (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tests (real daemons, webservers, schedules) run first, on one worker.
+    """The slow tests (real daemons, webservers, schedules) run first.
 
     They mostly wait on Dagster's clocks (a schedule's minute, a sensor's interval, a slow
-    sandbox), so under `-n 2` one worker takes them all while the other runs the quick
-    tests; started last, they would leave one worker idle at the end. One worker, not two:
-    two daemons starting at once on a small machine only slow each other down.
+    sandbox). Under `-n 2 --dist worksteal` the first worker starts with them while the
+    second runs quick tests, and takes over the first's queue once its own is done; started
+    last, they would leave one worker idle at the end. (Not an xdist_group: pytest-xdist
+    3.8's loadgroup cannot rename pytest 9.2's node ids, so it groups nothing.)
     """
     slow = [item for item in items if item.get_closest_marker("slow")]
-    for item in slow:
-        item.add_marker(pytest.mark.xdist_group("slow"))
     items[:] = slow + [item for item in items if not item.get_closest_marker("slow")]
 
 
