@@ -23,6 +23,19 @@ from support_assets_tests.helpers import (
 )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests (real daemons, webservers, schedules) run first.
+
+    They mostly wait on Dagster's clocks (a schedule's minute, a sensor's interval, a slow
+    sandbox). Under `-n 2 --dist worksteal` the first worker starts with them while the
+    second runs quick tests, and takes over the first's queue once its own is done; started
+    last, they would leave one worker idle at the end. (Not an xdist_group: pytest-xdist
+    3.8's loadgroup cannot rename pytest 9.2's node ids, so it groups nothing.)
+    """
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    items[:] = slow + [item for item in items if not item.get_closest_marker("slow")]
+
+
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxServer]:
     with SandboxServer(

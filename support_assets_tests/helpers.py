@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 import dagster as dg
 import duckdb
 import pytest
+import yaml
 
 from support_assets.definitions import build_definitions
 from support_assets.jobs import FULL_REFRESH_CONFIG
@@ -187,6 +188,26 @@ def pages_for(records: int, size: int = 100) -> int:
 
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+# The daemon's loops in a test instance: the run queue looks every second (5 by default)
+# and run monitoring every 2 (the shipped files say 30 and 60), so a test waits for what it
+# proves, not for a production poll. Everything else is the shipped file's.
+FAST_DAEMON = {
+    "run_queue": {"dequeue_interval_seconds": 1},
+    "run_monitoring": {"poll_interval_seconds": 2},
+}
+
+
+def instance_home(tmp_path: Path, source: Path | None = None) -> Path:
+    """`tmp_path/dagster_home` holding `source` (the shipped dagster.yaml) with FAST_DAEMON."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    config = yaml.safe_load((source or ROOT / "dagster.yaml").read_text())
+    for section, values in FAST_DAEMON.items():
+        config[section] = {**config.get(section, {}), **values}
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    return home
 
 
 @contextlib.contextmanager

@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from support_assets_tests.alerts.alert_fixtures import Receiver
 from support_assets_tests.helpers import (
     ROOT,
     dagster_env,
+    instance_home,
     launch_refresh,
     run_cli,
     running_daemon,
@@ -30,9 +30,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    home = instance_home(tmp_path)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
 

@@ -1,6 +1,5 @@
 """The production instance (deploy/dagster.yaml): Dagster's storage in real PostgreSQL."""
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from support_assets.sandbox import SandboxServer
 from support_assets_tests.helpers import (
     dagster_env,
     free_port,
+    instance_home,
     stop_processes,
     today,
     venv_bin,
@@ -28,9 +28,7 @@ def test_daemon_and_webserver_on_postgres_run_the_schedule_and_store_its_materia
     import psycopg2
 
     dagster_database = scratch_database.rsplit("/", 1)[1]
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    instance_home(tmp_path, ROOT / "deploy" / "dagster.yaml")
     port = free_port()
     env = dagster_env(
         sandbox,

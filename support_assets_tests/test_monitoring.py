@@ -7,12 +7,13 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-import yaml
 
 from support_assets.sandbox import SandboxServer
 from support_assets_tests.helpers import (
+    FAST_DAEMON,
     ROOT,
     dagster_env,
+    instance_home,
     launch_refresh,
     run_cli,
     running_daemon,
@@ -22,18 +23,15 @@ from support_assets_tests.helpers import (
 
 pytestmark = pytest.mark.slow
 MAX_RUNTIME = 20  # SUPPORT_REFRESH_MAX_RUNTIME for this test; the shipped default is 1800
-POLL = 2  # run_monitoring.poll_interval_seconds; the shipped file says 30
+# run_monitoring.poll_interval_seconds in the test instance; the shipped file says 30
+POLL = FAST_DAEMON["run_monitoring"]["poll_interval_seconds"]
 
 
 @pytest.fixture
 def daemon(
     sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[dict[str, str], Path]]:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    instance_config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
-    instance_config["run_monitoring"]["poll_interval_seconds"] = POLL
-    (home / "dagster.yaml").write_text(yaml.safe_dump(instance_config))
+    home = instance_home(tmp_path)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     env = dagster_env(sandbox, tmp_path, SUPPORT_REFRESH_MAX_RUNTIME=str(MAX_RUNTIME))
     assert run_cli([venv_bin("dagster"), "instance", "migrate"], env, ROOT).returncode == 0
