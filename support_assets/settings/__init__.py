@@ -84,6 +84,11 @@ class Settings:
     # The freshness check: the last successful load, and the newest updated_at loaded.
     max_load_age_hours: float = 2.0
     max_data_age_hours: float = 24.0
+    # Long loads: each dlt run (a committed slice) aims at this many records, so a killed
+    # load starts again from its last slice; 0 reads every window in one dlt run.
+    commit_records: int = 100_000
+    # Seconds between progress lines in the run log during a load; 0 turns them off.
+    progress_every: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -158,4 +163,6 @@ class Settings:
             lock_retries=get.integer("SUPPORT_LOCK_RETRIES", base.lock_retries, minimum=0),
             max_load_age_hours=get.hours("SUPPORT_MAX_LOAD_AGE_HOURS", base.max_load_age_hours),
             max_data_age_hours=get.hours("SUPPORT_MAX_DATA_AGE_HOURS", base.max_data_age_hours),
+            commit_records=get.integer("SUPPORT_COMMIT_RECORDS", base.commit_records, minimum=0),
+            progress_every=get.seconds("SUPPORT_PROGRESS_EVERY", base.progress_every),
         )
