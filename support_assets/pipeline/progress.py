@@ -57,8 +57,8 @@ class Progress:
         for name in sorted(set(s.records) | set(s.pages)):
             records = s.records.get(name, 0)
             total = s.totals.get(name)
-            share = min(100.0, 100 * records / total) if total else 0.0
-            of = f" of {total} announced ({share:.0f}%)" if total else ""
+            share = min(100.0, 100 * records / total) if total else 100.0
+            of = f" of {total} announced ({share:.0f}%)" if total is not None else ""
             rate = records / self.elapsed if self.elapsed > 0 else 0.0
             parts.append(
                 f"{name} {records} records in {s.pages.get(name, 0)} pages{of}, {rate:.0f}/s"

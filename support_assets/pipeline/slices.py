@@ -96,6 +96,9 @@ class SliceLoader:
         self.top_level = [
             r for r in resources if not (r == COMMENTS_RESOURCE and api.comments.per_ticket)
         ]
+        # An incremental load starts at its stored cursors and moves them; a full refresh
+        # (an incremental plan too, whose window dlt sees bounded) does neither.
+        self.moves_cursor = plan.incremental and not plan.full_refresh
         kind = "full_refresh" if plan.full_refresh else "incremental" if plan.incremental else ""
         end = None if plan.incremental or plan.reaches_now else plan.window.end
         self.key = window_key(resources, plan.window.start, end, kind or "backfill")
@@ -114,7 +117,7 @@ class SliceLoader:
     def _start(self) -> dt.datetime:
         """Where the window's reading starts: an incremental's stored cursors, if all have one."""
         start = self.plan.window.start
-        if not self.plan.incremental:
+        if not self.moves_cursor:
             return start
         cursors = [self.load.cursors_before.get(r) for r in self.top_level]
         if cursors and all(c is not None for c in cursors):
@@ -147,6 +150,7 @@ class SliceLoader:
             before, asked = self._records_read(), self.connection.telemetry.snapshot().requests
             source = self._source(self.current, span)
             results = list(run_one(source))
+            self.load.committed = True
             self.changes.update(schema_changes(self.load.pipeline))
             self.slices += 1
             read = self._records_read() - before
@@ -188,7 +192,7 @@ class SliceLoader:
         equal span before its start; else the table's density over its whole range.
         """
         whole = end - start
-        reference = (start - whole, start) if self.plan.incremental else (start, end)
+        reference = (start - whole, start) if self.moves_cursor else (start, end)
         estimate: int | None = None
         for resource in self.top_level:
             count = self._count(resource, *reference)
@@ -263,7 +267,7 @@ class SliceLoader:
             )
         for name in self.top_level:
             move = None
-            if self.plan.incremental and not piece.last and piece.end is not None:
+            if self.moves_cursor and not piece.last and piece.end is not None:
                 cursor = self.settings.api.cursor_of(name)
                 move = CursorMove(name, cursor, self.plan.window.start, piece.end)
             if marker is not None or move is not None or piece.number > 1 or self.resumed:
