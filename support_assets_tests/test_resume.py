@@ -1,6 +1,7 @@
 """Long loads: slices committed one by one, a killed run resumed, the cursor kept honest."""
 
 import dataclasses
+import datetime as dt
 import re
 import threading
 from pathlib import Path
@@ -12,7 +13,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from support_assets.pipeline import support_pipeline
-from support_assets.pipeline.slices import RESUMED_FROM, SLICES
+from support_assets.pipeline.resume import Marker
+from support_assets.pipeline.slices import RESUMED_FROM, SLICES, ceil_second, next_span
 from support_assets.pipeline.warehouse import stored_cursors
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
@@ -239,3 +241,20 @@ def committed_cursors(settings: Settings, tmp_path: Path) -> dict[str, Any]:
 def warehouse_ids(settings: Settings, table: str) -> list[tuple[int, float]]:
     rows = warehouse_rows(settings, f"select id, epoch(updated_at) from support.{table}")
     return [(int(i), float(ts)) for i, ts in rows]
+
+
+def test_each_slice_spans_at_most_four_times_more_or_less_than_the_last() -> None:
+    assert next_span(100.0, records=0, target=50) == 400.0  # an empty slice: x4
+    assert next_span(100.0, records=1000, target=50) == 25.0  # a dense one: x1/4
+    assert next_span(100.0, records=100, target=50) == 50.0
+    assert ceil_second(dt.datetime(2026, 1, 1, 0, 0, 1, 5, tzinfo=dt.UTC)) == dt.datetime(
+        2026, 1, 1, 0, 0, 2, tzinfo=dt.UTC
+    )
+
+
+def test_a_marker_reads_back_as_committed_and_anything_else_is_no_marker() -> None:
+    marker = Marker("run-1", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), 3600.0, 2, "1767225600.0")
+
+    assert Marker.from_state(marker.to_state()) == marker
+    assert Marker.from_state({"lineage": "run-1"}) is None
+    assert Marker.from_state("2026-01-01") is None
