@@ -147,13 +147,13 @@ class SliceLoader:
             quiet = last and number == first == 1  # an unsliced load reads as it always did
             if not quiet:
                 self.log.info(f"Slice {number}: {_describe(start, end)}.")
-            before, asked = self._records_read(), self.connection.telemetry.snapshot().requests
+            asked = self.connection.telemetry.snapshot().requests
             source = self._source(self.current, span)
             results = list(run_one(source))
             self.load.committed = True
             self.changes.update(schema_changes(self.load.pipeline))
             self.slices += 1
-            read = self._records_read() - before
+            read = self._rows_written()
             if not quiet:
                 asked = self.connection.telemetry.snapshot().requests - asked
                 self.log.info(f"Slice {number} committed: {read} records, {asked} requests.")
@@ -163,9 +163,17 @@ class SliceLoader:
             span = next_span(span, read, self.settings.commit_records)
             start, number = end, number + 1
 
-    def _records_read(self) -> int:
-        records = self.connection.telemetry.snapshot().records
-        return sum(records.get(r, 0) for r in self.top_level)
+    def _rows_written(self) -> int:
+        """Rows the slice's load wrote to the top-level tables: what sizes the next slice.
+
+        Not the records fetched: a desk without an upper-bound parameter serves records
+        past the slice's end (the paginator drops them), and counting those would shrink
+        the slices without end.
+        """
+        trace = self.load.pipeline.last_trace
+        info = trace.last_normalize_info if trace else None
+        counts = info.row_counts if info else {}
+        return sum(counts.get(table, 0) for table in self.top_level)
 
     def _planning_end(self) -> dt.datetime:
         now = dt.datetime.now(dt.UTC)
