@@ -8,8 +8,8 @@ the same run, or a re-execution from failure, start at the slice that was in fli
 Sizing: each slice aims at `SUPPORT_COMMIT_RECORDS` records of the top-level resources
 (comments read per ticket ride with their tickets). The warehouse gives the first
 estimate (the rows it holds in the window, or its density); without one the first slice
-is an eighth of the window. Each next span is the last one scaled by target / records
-read, within x1/4..x4, so a dense stretch does not make one huge slice nor an empty one
+is an eighth of the window. Each next span is the last one scaled by target / rows
+written, within x1/4..x4, so a dense stretch does not make one huge slice nor an empty one
 hundreds of tiny ones. A window expected to hold fewer records than the target is read in
 one dlt run, exactly as without slicing (an idle refresh costs what it did).
 
