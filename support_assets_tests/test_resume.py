@@ -209,7 +209,7 @@ def test_progress_lines_give_the_figures_and_the_metadata_keeps_them(
     api_env: SandboxServer, settings: Settings
 ) -> None:
     run = sliced(settings, progress_every=0.05)
-    api_env.set_faults({"name": "rate_limit", "ratio": 0.2, "retry_after": 0})
+    api_env.set_faults({"name": "rate_limit", "ratio": 1.0, "retry_after": 0})  # every URL
     run = with_retry(run, max_retries=3)
 
     result = load(run)
