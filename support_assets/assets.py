@@ -14,17 +14,18 @@ from support_assets.partitions import continue_history, daily_partitions, plan_f
 from support_assets.pipeline import definition_working_dir, loader_file_format, support_pipeline
 from support_assets.pipeline.history import close_superseded_versions
 from support_assets.pipeline.load import SupportLoad
+from support_assets.pipeline.progress import ProgressReporter
+from support_assets.pipeline.slices import SliceLoader
 from support_assets.pipeline.warehouse import (
     SCHEMA_CHANGES,
     drop_unread_rows,
     row_count,
-    schema_changes,
     stored_cursors,
 )
 from support_assets.reconcile.marks import unmark_comments_of_live_tickets
 from support_assets.resources import SupportApiResource
 from support_assets.settings import Settings
-from support_assets.source import support_source, support_source_names_only
+from support_assets.source import support_source_names_only
 from support_assets.source.contract import DESCRIPTIONS
 from support_assets.source.telemetry import run_summary, telemetry_metadata
 
@@ -122,20 +123,30 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
             plan = continue_history(settings, plan, load.cursors_before, selected)
             context.log.info(f"Reading {plan.description}.")
             started = time.monotonic()
-            results = list(
-                dlt.run(
-                    context=context,
-                    dlt_source=support_source(
-                        connection=connection,
-                        window=plan.source_window,
-                        customer_data=support_api.customer_data(settings),
-                    ),
-                    dlt_pipeline=load.pipeline,
-                    dagster_dlt_translator=SupportTranslator(settings),
-                    schema_contract=schema_contract(settings),
-                    loader_file_format=loader_file_format(settings),
-                )
+            # A retry of the run, or a re-execution from failure, shares its root run id.
+            lineage = context.run.root_run_id or context.run.run_id
+            slices = SliceLoader(
+                settings,
+                plan,
+                load,
+                connection,
+                selected,
+                lineage,
+                context.log,
+                customer_data=support_api.customer_data(settings),
             )
+            every = settings.progress_every
+            with ProgressReporter(telemetry, slices, every, context.log) as progress:
+                results = slices.run(
+                    lambda source: dlt.run(
+                        context=context,
+                        dlt_source=source,
+                        dlt_pipeline=load.pipeline,
+                        dagster_dlt_translator=SupportTranslator(settings),
+                        schema_contract=schema_contract(settings),
+                        loader_file_format=loader_file_format(settings),
+                    )
+                )
             tables = [result.asset_key.path[-1] for result in results if result.asset_key]
             if settings.history == "scd2":
                 # The merge retired what a full refresh did not read; history stays.
@@ -143,7 +154,7 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
                 if closed:
                     context.log.info(f"{closed} versions superseded within this run closed.")
             elif plan.full_refresh:
-                purged = drop_unread_rows(load.pipeline, tables)
+                purged = drop_unread_rows(load.pipeline, tables, slices.refresh_since)
                 context.log.info(f"Full refresh: {purged} rows the API no longer serves deleted.")
             back = unmark_comments_of_live_tickets(load.pipeline, settings)
             if back:
@@ -152,7 +163,7 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
             # commit and these reads, and that is a retried step, not a failed run.
             row_counts = {table: row_count(load.pipeline, table) for table in tables}
             cursors_after = stored_cursors(load.pipeline, settings.api)
-            changes = schema_changes(load.pipeline)
+            changes = slices.changes
         elapsed = time.monotonic() - started
         warn_of_type_changes(context, changes)
         before = load.cursors_before
@@ -163,6 +174,8 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
                     **(result.metadata or {}),
                     **telemetry_metadata(telemetry, table, elapsed),
                     **plan.metadata(before.get(table), cursors_after.get(table)),
+                    **slices.metadata(),
+                    **progress.metadata(table),
                     "dagster/row_count": dg.MetadataValue.int(row_counts[table]),
                     # dagster-dlt names the dlt schema where the dataset belongs.
                     "dagster/table_name": f"{settings.dataset}.{table}",

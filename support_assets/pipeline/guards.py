@@ -114,12 +114,15 @@ def out_of_memory_explained(settings: Settings, largest: Callable[[], str]) -> I
 
 
 @contextlib.contextmanager
-def duckdb_file_guarded(settings: Settings) -> Iterator[None]:
+def duckdb_file_guarded(
+    settings: Settings, committed: Callable[[], bool] = lambda: False
+) -> Iterator[None]:
     """Fail early on a DuckDB path that cannot be written; leave no file behind a failure.
 
     dlt reports an unwritable file as "check credentials ... internet connection may be
     down", and a run that fails before its first page (a wrong secret) would otherwise
-    leave an empty warehouse file that looks like a load happened.
+    leave an empty warehouse file that looks like a load happened. A file holding a
+    committed slice of a long load stays: the next attempt resumes from it.
     """
     if settings.destination != "duckdb":
         yield
@@ -131,7 +134,7 @@ def duckdb_file_guarded(settings: Settings) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        if path in created:  # this run made the file: put the warehouse back as it was
+        if path in created and not committed():  # this run made the file: put it back
             for leftover in created:
                 if leftover.is_dir():
                     shutil.rmtree(leftover, ignore_errors=True)

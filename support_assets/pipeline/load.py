@@ -42,6 +42,9 @@ class SupportLoad:
         self.run_id = run_id
         self.working_dir = run_working_dir(settings, run_id)
         self.cursors_before: dict[str, dt.datetime] = {}
+        # Whether a slice of this run's load is committed (see `slices`): then a failure
+        # keeps the warehouse file this run created.
+        self.committed = False
         self._telemetry = telemetry
         self._log = log
         self._guards = contextlib.ExitStack()
@@ -55,7 +58,7 @@ class SupportLoad:
         self._telemetry.on_large_record = fit_memory_limit(self.pipeline, self.settings)
         guards = self._guards.__enter__()
         try:
-            guards.enter_context(duckdb_file_guarded(self.settings))
+            guards.enter_context(duckdb_file_guarded(self.settings, lambda: self.committed))
             guards.enter_context(destination_lock_explained(self.settings, self._retry_number))
             guards.enter_context(
                 out_of_memory_explained(self.settings, self._telemetry.describe_largest_record)

@@ -16,25 +16,24 @@ from support_assets.source.contract import SOURCE_NAME, ApiNames
 from support_assets.source.timestamps import aware
 
 
-def drop_unread_rows(pipeline: dlt.Pipeline, tables: list[str]) -> int:
-    """After a full refresh: delete the rows this run's load did not write, in one statement.
+def drop_unread_rows(pipeline: dlt.Pipeline, tables: list[str], since: str) -> int:
+    """After a full refresh: delete the rows it did not write, in one statement per table.
 
-    What the merge left untouched is what the desk no longer serves (records it purged).
+    `since` is a dlt load id taken before the refresh's first slice (of its first attempt,
+    when resumed): a merge gives every row it writes its load's id, so the rows with an
+    older one are what the desk no longer serves (records it purged). Load ids are Unix
+    times with ten integer digits, so they compare as strings on every destination.
     Readers never see an empty table or two rows for one id; between the merge and this
     delete they see the purged records a moment longer.
     """
-    trace = pipeline.last_trace
-    info = trace.last_load_info if trace else None
-    load_ids = list(info.loads_ids) if info else []
-    if not load_ids or not tables:
+    if not tables:
         return 0
     deleted = 0
     with pipeline.sql_client() as client:
-        marks = ", ".join(["%s"] * len(load_ids))
         for table in tables:
             name = client.make_qualified_table_name(table)
             rows = client.execute_sql(
-                f"delete from {name} where _dlt_load_id not in ({marks}) returning 1", *load_ids
+                f"delete from {name} where _dlt_load_id < %s returning 1", since
             )
             deleted += len(rows or [])
     return deleted

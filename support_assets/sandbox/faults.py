@@ -38,7 +38,8 @@ _PARAMS: dict[str, dict[str, tuple[float, type, float, float]]] = {
     # unauthorized=1: 401 answers wait too, so a client can act while one is in flight.
     "slow": {"delay": (0.05, float, 0.0, 60.0), "unauthorized": (0, int, 0, 1)},
     "no_access_token": {},
-    "outage": {"requests": (4, int, 0, 10**9)},
+    # after=N: the outage begins after N served data requests (a load killed part-way).
+    "outage": {"requests": (4, int, 0, 10**9), "after": (0, int, 0, 10**9)},
     "desk_clock": {
         "offset": (0, int, -(10**9), 10**9),
         "late": (0, int, 0, 10**9),
@@ -138,6 +139,7 @@ class Faults:
         self.attempts: dict[str, int] = {}
         self.pages = 0  # data pages served since these faults were set
         self.outage_served = 0
+        self.outage_passed = 0
         self.set_at = time.time()  # where a frozen desk clock stands
         self.keyed = bool({"rate_limit", "server_errors", "live_updates"} & set(self.active))
         budget = self.active.get("rate_budget")
@@ -200,12 +202,17 @@ class Faults:
         return name, status, [(b"content-type", content_type)], body
 
     def in_outage(self) -> bool:
-        """Whether `outage` fails this data request: the first `requests` after it was set.
+        """Whether `outage` fails this data request: `requests` of them, after `after` passed.
 
         A count, not a clock, so a test of "the API came back" needs no sleeping.
         """
         params = self.active.get("outage")
-        if not params or self.outage_served >= params["requests"]:
+        if not params:
+            return False
+        if self.outage_passed < params["after"]:
+            self.outage_passed += 1
+            return False
+        if self.outage_served >= params["requests"]:
             return False
         self.outage_served += 1
         return True

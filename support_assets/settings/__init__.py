@@ -106,6 +106,11 @@ class Settings:
     exclude_columns: tuple[FieldRule, ...] = ()
     hash_columns: tuple[FieldRule, ...] = ()
     hash_salt: bool = False
+    # Long loads: each dlt run (a committed slice) aims at this many records, so a killed
+    # load starts again from its last slice; 0 reads every window in one dlt run.
+    commit_records: int = 100_000
+    # Seconds between progress lines in the run log during a load; 0 turns them off.
+    progress_every: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -190,6 +195,8 @@ class Settings:
             ),
             max_concurrency=get.integer("SUPPORT_MAX_CONCURRENCY", base.max_concurrency, minimum=1),
             **read_customer_data(get, api),
+            commit_records=get.integer("SUPPORT_COMMIT_RECORDS", base.commit_records, minimum=0),
+            progress_every=get.seconds("SUPPORT_PROGRESS_EVERY", base.progress_every),
         )
 
 

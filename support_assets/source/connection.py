@@ -50,6 +50,9 @@ class Connection:
     clock: ServerClock = dataclasses.field(default_factory=ServerClock)
     # Requests in flight at once, everything counted (see `concurrency.py`).
     max_concurrency: int = MAX_CONCURRENCY
+    # A committed slice's end (a long load read in slices): the paginators stop there, as
+    # at the window's end. Set on a per-slice copy; the session, token and clock are shared.
+    slice_end: dt.datetime | None = None
 
     def window_end(self) -> dt.datetime:
         """Where this run's window ends, by the desk's clock (see `window.window_end`).
@@ -61,7 +64,8 @@ class Connection:
         if callable(bearer):
             bearer()  # the token's response, before any page, carries the desk's clock
         lag = max(self.window_lag, self.api.min_since_age)
-        return window_end(self.clock, lag, self.now)
+        end = window_end(self.clock, lag, self.now)
+        return min(end, self.slice_end) if self.slice_end is not None else end
 
     def desk_now(self) -> dt.datetime:
         """The desk's clock as its first response said, else ours."""

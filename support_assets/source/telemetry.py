@@ -6,6 +6,7 @@ the alert sensors that read it back, the benchmark), written once here for all o
 No Dagster import: the report is plain values, which Dagster's metadata takes as they are.
 """
 
+import dataclasses
 import datetime as dt
 import threading
 from collections import Counter, deque
@@ -146,6 +147,45 @@ class Telemetry(SharedInRun):
     def retries(self) -> int:
         """All retries, whatever their cause."""
         return sum(self.retries_by_status.values())
+
+    # --- progress of a long load (read from the progress reporter's thread) -------------
+
+    def note_total(self, resource: str, total: int) -> None:
+        """The desk said how many records the read now starting holds (its first page)."""
+        with self._lock:
+            self.totals[resource] = self.totals.get(resource, 0) + total
+
+    def snapshot(self) -> "TelemetrySnapshot":
+        """The counters a progress line needs, copied under the lock: one instant's view."""
+        with self._lock:
+            return TelemetrySnapshot(
+                requests=self.requests,
+                pages=dict(self.pages),
+                records=dict(self.records),
+                totals=dict(self.totals),
+                rate_limited=self.rate_limited,
+                retries=sum(self.retries_by_status.values()),
+            )
+
+    @property
+    def totals(self) -> dict[str, int]:
+        """Records the desk announced, by resource, summed over the reads of this run.
+
+        Created on first use, so that this block stays apart from `__init__`.
+        """
+        return self.__dict__.setdefault("_totals", {})
+
+
+@dataclasses.dataclass(frozen=True)
+class TelemetrySnapshot:
+    """Counters of a run at one instant (see `Telemetry.snapshot`)."""
+
+    requests: int
+    pages: dict[str, int]
+    records: dict[str, int]
+    totals: dict[str, int]
+    rate_limited: int
+    retries: int
 
 
 def telemetry_metadata(telemetry: Telemetry, resource: str, elapsed: float) -> dict[str, Any]:

@@ -291,3 +291,11 @@ def test_live_updates_under_a_late_desk_clock_move_records_into_a_past_window(ap
     # The moved record left its place and came back inside the same window: same total.
     assert api.page("tickets", offset=0, limit=1, updated_before=before)["total"] == window
     assert api.sandbox.stats()["faults_injected"] == {"live_updates": 1}
+
+
+def test_an_outage_after_n_requests_serves_n_then_fails_the_next_ones(api: Api) -> None:
+    api.sandbox.set_faults({"name": "outage", "after": 3, "requests": 2})
+
+    statuses = [api.get("tickets", offset=0, limit=10).status_code for _ in range(6)]
+
+    assert statuses == [200, 200, 200, 503, 503, 200]

@@ -120,6 +120,7 @@ class WindowedOffsetPaginator(OffsetPaginator):
             upper = min(upper, parse_ts(str(before)))
         self.windows = [(lower, upper)] if lower is None or lower < upper else []
         self._reset_window()
+        self._total_noted = False  # the desk's total of the whole read, for the progress
         self._has_next_page = bool(self.windows)
         if not self.windows:
             # An empty window: still ask once (page 0) so the run proves the API answers.
@@ -133,6 +134,9 @@ class WindowedOffsetPaginator(OffsetPaginator):
         offset = self.current_value
         if offset == self.initial_value and self._first_total is None:
             self._first_total = total
+            if total is not None and not getattr(self, "_total_noted", True):
+                self._total_noted = True
+                self.check.telemetry.note_total(self.check.resource, total)
             parts = self._parts_for(total) if total is not None else 1
             if parts > 1:
                 data.clear()  # these records belong to the slices read next
