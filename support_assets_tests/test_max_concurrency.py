@@ -8,9 +8,11 @@ overlap shows in that count, not in wall time.
 import dataclasses
 from collections.abc import Iterator
 
+import dagster as dg
 import pytest
 
 from support_assets.demo import data_anchor, desk_credentials
+from support_assets.pipeline.progress import RECORDS_TOTAL
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings, SettingsError
 from support_assets.source.contract import MAX_CONCURRENCY
@@ -87,6 +89,13 @@ def test_records_crowded_into_recent_days_are_read_in_parts_and_all_loaded(
     # More than the two resources alone could have in flight: parts of one overlapped.
     assert 3 <= api_env.stats()["max_in_flight"] <= MAX_CONCURRENCY
     assert _both(api_env, settings) == {"tickets": CLEAN, "comments": CLEAN}
+    # The desk's total is the whole window's, once: the parts' shares are not added to it.
+    tickets = [
+        m
+        for m in result.get_asset_materialization_events()
+        if m.asset_key == dg.AssetKey("support_tickets")
+    ]
+    assert tickets[0].materialization.metadata[RECORDS_TOTAL].value == 3000
 
 
 def test_a_large_window_read_in_parts_costs_about_a_page_per_part_more(

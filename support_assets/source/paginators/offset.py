@@ -134,7 +134,9 @@ class WindowedOffsetPaginator(OffsetPaginator):
         offset = self.current_value
         if offset == self.initial_value and self._first_total is None:
             self._first_total = total
-            if total is not None and not getattr(self, "_total_noted", True):
+            # Only the whole read's total: a time part's is a share of it, counted there.
+            whole = self.planner is None or getattr(self.planner, "parent_total", None) is None
+            if total is not None and whole and not getattr(self, "_total_noted", True):
                 self._total_noted = True
                 self.check.telemetry.note_total(self.check.resource, total)
             parts = self._parts_for(total) if total is not None else 1
