@@ -10,7 +10,9 @@ happen above it, in the thread that sent the request, without holding a slot: on
 request's retries never stall the others.
 """
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import requests
@@ -33,12 +35,31 @@ class LimitedAdapter(HTTPAdapter):
         super().__init__(pool_connections=4, pool_maxsize=max(16, limit))
         self.limit = limit
         self._slots = threading.BoundedSemaphore(limit)
+        self._holding = threading.local()
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold a slot for this thread; a thread that holds one already keeps it.
+
+        The session takes its slot before the rate budget paces it (`session._send_paced`):
+        a request queued for a slot is not in flight, and must not count as such in the
+        budget, nor leave with a start time reserved while it queued.
+        """
+        if getattr(self._holding, "held", False):
+            yield
+            return
+        with self._slots:
+            self._holding.held = True
+            try:
+                yield
+            finally:
+                self._holding.held = False
 
     def send(  # type: ignore[override]
         self, request: requests.PreparedRequest, stream: bool = False, **kwargs: Any
     ) -> requests.Response:
         """Send one attempt once a slot is free; free it when the body has arrived."""
-        with self._slots:
+        with self.slot():
             response = super().send(request, stream=stream, **kwargs)
             if not stream:
                 _ = response.content  # read under the slot, as requests would right after

@@ -5,6 +5,7 @@ early) and has no hook for counting what it did, so the seed's policy is rebuilt
 the same library dlt uses (tenacity) and handed to dlt's REST client as its session.
 """
 
+import contextlib
 import email.utils
 import math
 import re
@@ -21,6 +22,7 @@ from requests.exceptions import ChunkedEncodingError, ConnectionError, Timeout
 from requests.hooks import dispatch_hook
 
 from support_assets.source.budget import EPOCH_THRESHOLD, RateBudget
+from support_assets.source.concurrency import LimitedAdapter
 from support_assets.source.contract import RetryPolicy
 from support_assets.source.errors import ApiUnreachable, RetryAfterTooLong, SupportApiError
 from support_assets.source.redaction import configured_secrets, redact, redact_text
@@ -226,16 +228,21 @@ class RetryingSession(SharedInRun, requests.Session):
         )
 
     def _send_paced(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        """One request on the wire, in its turn of the desk's budget, which sees the answer."""
-        slot = self.budget.acquire(self._sleep, covered=getattr(self._local, "covered", 0.0))
-        self.telemetry.count_budget_wait(slot.paced_s, slot.held_s)
-        try:
-            response = super().send(request, **kwargs)
-        except BaseException:
-            self.budget.release()
-            raise
-        self.budget.observe(response)
-        return response
+        """One request on the wire, in its turn of the desk's budget, which sees the answer.
+
+        The concurrency slot comes first: the budget counts what is in flight.
+        """
+        adapter = self.get_adapter(request.url or "")
+        with adapter.slot() if isinstance(adapter, LimitedAdapter) else contextlib.nullcontext():
+            slot = self.budget.acquire(self._sleep, covered=getattr(self._local, "covered", 0.0))
+            self.telemetry.count_budget_wait(slot.paced_s, slot.held_s)
+            try:
+                response = super().send(request, **kwargs)
+            except BaseException:
+                self.budget.release()
+                raise
+            self.budget.observe(response)
+            return response
 
     def _refresh_header(self, request: requests.PreparedRequest) -> str | None:
         """Put a current token on a request that carries one; returns the header sent."""
