@@ -23,12 +23,44 @@ def described(spec: dg.AssetSpec, settings: Settings | None, table: str) -> dg.A
     )
 
 
+# The columns dlt's scd2 strategy and the version hash add (SUPPORT_HISTORY=scd2).
+HISTORY_COLUMNS = {
+    "_dlt_valid_from": (
+        "timestamp",
+        "When this version became the current one: the time of the load that read it (UTC).",
+    ),
+    "_dlt_valid_to": (
+        "timestamp",
+        "When this version stopped being current (a newer version loaded, or a full refresh "
+        "found the record gone); null while it is current.",
+    ),
+    "_version_hash": (
+        "text",
+        "Hash of the record's content: a record read again unchanged adds no version.",
+    ),
+}
+
+
 def column_schema(settings: Settings, resource: str) -> dg.TableSchema:
-    """Every column the desk's table gets, with its dlt type and what it holds."""
+    """Every column the desk's table gets, with its dlt type and what it holds.
+
+    As the settings store them: an excluded field has no column, a hashed one holds text,
+    and history adds its validity columns.
+    """
+    columns = dict(columns_of(settings.api, resource))
+    for rule in settings.exclude_columns:
+        if rule.applies_to(resource) and len(rule.path) == 1:
+            columns.pop(NAMING.normalize_identifier(rule.path[0]), None)
+    for rule in settings.hash_columns:
+        name = NAMING.normalize_identifier(rule.path[0])
+        if rule.applies_to(resource) and len(rule.path) == 1 and name in columns:
+            what = columns[name][1]
+            columns[name] = ("text", f"Keyed hash (HMAC-SHA256, hex) of: {what}")
+    if settings.history == "scd2":
+        columns.update(HISTORY_COLUMNS)
     return dg.TableSchema(
         columns=[
-            dg.TableColumn(name, kind, description)
-            for name, (kind, description) in columns_of(settings.api, resource).items()
+            dg.TableColumn(name, kind, description) for name, (kind, description) in columns.items()
         ]
     )
 

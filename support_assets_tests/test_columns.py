@@ -177,3 +177,24 @@ def test_an_overridden_path_is_named_as_the_users_own_endpoint(
     )
     assert cursor.type == "timestamp"
     assert "SUPPORT_TICKETS_CURSOR_FIELD" in (cursor.description or "")
+
+
+def test_the_column_schema_follows_the_customer_data_and_history_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SUPPORT_EXCLUDE_COLUMNS", "comments.body")
+    monkeypatch.setenv("SUPPORT_HASH_COLUMNS", "tickets.requester_id")
+    monkeypatch.setenv("SUPPORT_HASH_SALT", "a-salt-of-sixteen-characters-or-more")
+    monkeypatch.setenv("SUPPORT_HISTORY", "scd2")
+    settings = Settings.from_env()
+
+    specs = build_definitions(settings).get_assets_def("support_tickets").specs
+    schemas = {s.key.path[-1]: s.metadata["dagster/column_schema"] for s in specs}
+    tickets = {c.name: c for c in schemas["support_tickets"].columns}
+    comments = {c.name: c for c in schemas["ticket_comments"].columns}
+
+    assert "body" not in comments and "body" in columns_of(settings.api, "ticket_comments")
+    assert tickets["requester_id"].type == "text"
+    assert (tickets["requester_id"].description or "").startswith("Keyed hash")
+    for schema in (tickets, comments):
+        assert {"_dlt_valid_from", "_dlt_valid_to", "_version_hash"} <= set(schema)
