@@ -12,7 +12,6 @@ from pydantic import Field
 from support_assets.columns import described
 from support_assets.partitions import continue_history, daily_partitions, plan_for
 from support_assets.pipeline import definition_working_dir, loader_file_format, support_pipeline
-from support_assets.pipeline.history import close_superseded_versions
 from support_assets.pipeline.load import SupportLoad
 from support_assets.pipeline.progress import ProgressReporter
 from support_assets.pipeline.slices import SliceLoader
@@ -150,9 +149,8 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
             tables = [result.asset_key.path[-1] for result in results if result.asset_key]
             if settings.history == "scd2":
                 # The merge retired what a full refresh did not read; history stays.
-                closed = close_superseded_versions(load.pipeline, tables, settings.api)
-                if closed:
-                    context.log.info(f"{closed} versions superseded within this run closed.")
+                if slices.closed:
+                    context.log.info(f"{slices.closed} versions superseded in this run closed.")
             elif plan.full_refresh:
                 purged = drop_unread_rows(load.pipeline, tables, slices.refresh_since)
                 context.log.info(f"Full refresh: {purged} rows the API no longer serves deleted.")

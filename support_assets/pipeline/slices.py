@@ -29,6 +29,7 @@ from typing import Any
 from dlt.extract.source import DltSource
 
 from support_assets.partitions import RunPlan
+from support_assets.pipeline.history import close_superseded_versions
 from support_assets.pipeline.load import SupportLoad
 from support_assets.pipeline.resume import CursorMove, Marker, ResumeMark, stored_marker, window_key
 from support_assets.pipeline.warehouse import column_of, qualified, query_scalar, schema_changes
@@ -107,7 +108,10 @@ class SliceLoader:
         self.key = window_key(resources, plan.window.start, end, kind or "backfill")
         self.start = self._start()
         self.end = plan.source_window.end  # None: the incremental's open end
-        self.resumed = stored_marker(load.pipeline, self.key, lineage)
+        # A full refresh that keeps history is one load (see `_first_span`): never resumed.
+        one_load = plan.full_refresh and settings.history == "scd2"
+        self.resumed = None if one_load else stored_marker(load.pipeline, self.key, lineage)
+        self.closed = 0  # versions superseded within the run, closed after each slice
         self.refresh_since = (
             self.resumed.refresh_since if self.resumed and self.resumed.refresh_since else None
         ) or f"{time.time():.6f}"
@@ -154,6 +158,13 @@ class SliceLoader:
             source = self._source(self.current, span)
             results = list(run_one(source))
             self.load.committed = True
+            if self.settings.history == "scd2":
+                # After each slice, not once at the end: a run killed after this slice
+                # leaves one current version per id all the same.
+                tables = [r.asset_key.path[-1] for r in results if r.asset_key]
+                self.closed += close_superseded_versions(
+                    self.load.pipeline, tables, self.settings.api
+                )
             self.changes.update(schema_changes(self.load.pipeline))
             self.slices += 1
             read = self._rows_written()
