@@ -51,7 +51,7 @@ def test_a_failed_run_alerts_once_with_its_cause_partition_link_and_attempt(
         r"HTTP 50[0234] after 1 attempt on GET /v1/(tickets|ticket_comments)\?\S+: the API kept "
         r"failing; nothing from this run was loaded\. Run again later\."
         # A windowed collection read in concurrent time parts names the part that failed.
-        r"( \(support_tickets: while reading the time part \S+ \.\. \S+\))?",
+        r"( \((support_tickets|ticket_comments): while reading the time part \S+ \.\. \S+\))?",
         alert["cause"],
     ), alert["cause"]
     assert alert["partition"] == today()
