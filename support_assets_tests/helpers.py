@@ -261,3 +261,18 @@ def holding_duckdb_lock(path: str) -> Iterator[None]:
         locker.stdin.write("\n")
         locker.stdin.close()
         locker.wait(timeout=30)
+
+
+def point_at_desk(
+    server: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Any, Settings]:
+    """The desk's emulator with fresh data, and the settings of its preset pointing at it."""
+    from support_assets.demo import desk_credentials
+    from support_assets.source.vendors import preset
+
+    vendor = server.config["vendor"]
+    server.reset()
+    monkeypatch.setenv("SUPPORT_API_BASE_URL", server.url)
+    for name, value in desk_credentials(vendor, CLIENT_ID, CLIENT_SECRET).items():
+        monkeypatch.setenv(name, value)
+    return server, dataclasses.replace(settings, vendor=vendor, api=preset(vendor))

@@ -1,6 +1,5 @@
 """What each column holds: in dlt's schema after a load, and in the assets' column schema."""
 
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ import pytest
 from dlt.common.schema.utils import dlt_id_column, dlt_load_id_column
 
 from support_assets.definitions import build_definitions
-from support_assets.demo import data_anchor, desk_credentials
+from support_assets.demo import data_anchor
 from support_assets.pipeline import support_pipeline
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
@@ -24,6 +23,7 @@ from support_assets_tests.helpers import (
     TICKETS,
     failure_message,
     materialize,
+    point_at_desk,
 )
 
 VENDORS = ["generic", "zendesk", "freshdesk", "helpscout"]
@@ -54,12 +54,7 @@ def desk(
     desk_server: SandboxServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[SandboxServer, Settings]:
     """The desk with fresh data, and its preset's settings pointing at it."""
-    vendor = desk_server.config["vendor"]
-    desk_server.reset()
-    monkeypatch.setenv("SUPPORT_API_BASE_URL", desk_server.url)
-    for name, value in desk_credentials(vendor, CLIENT_ID, CLIENT_SECRET).items():
-        monkeypatch.setenv(name, value)
-    return desk_server, dataclasses.replace(settings, vendor=vendor, api=preset(vendor))
+    return point_at_desk(desk_server, settings, monkeypatch)
 
 
 def test_every_field_the_desk_serves_has_a_description(

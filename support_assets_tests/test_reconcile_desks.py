@@ -5,10 +5,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from support_assets.demo import data_anchor, desk_credentials
+from support_assets.demo import data_anchor
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
-from support_assets.source.vendors import preset
 from support_assets_tests.helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -17,6 +16,7 @@ from support_assets_tests.helpers import (
     TICKETS,
     failure_message,
     materialize,
+    point_at_desk,
     warehouse_rows,
 )
 from support_assets_tests.test_checks import check_results
@@ -51,12 +51,7 @@ def desk_server(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
 def desk(
     desk_server: SandboxServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[SandboxServer, Settings]:
-    vendor = desk_server.config["vendor"]
-    desk_server.reset()
-    monkeypatch.setenv("SUPPORT_API_BASE_URL", desk_server.url)
-    for name, value in desk_credentials(vendor, CLIENT_ID, CLIENT_SECRET).items():
-        monkeypatch.setenv(name, value)
-    return desk_server, dataclasses.replace(settings, vendor=vendor, api=preset(vendor))
+    return point_at_desk(desk_server, settings, monkeypatch)
 
 
 def loaded(settings: Settings) -> set[int]:

@@ -14,7 +14,6 @@ from support_assets.demo import data_anchor, desk_credentials
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
 from support_assets.source.timestamps import cursor_instant
-from support_assets.source.vendors import preset
 from support_assets_tests.helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -23,6 +22,7 @@ from support_assets_tests.helpers import (
     TICKETS,
     failure_message,
     materialize,
+    point_at_desk,
     table_exists,
     warehouse_rows,
 )
@@ -58,12 +58,7 @@ def desk(
     desk_server: SandboxServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[SandboxServer, Settings]:
     """The desk's emulator with fresh data, and the settings of its preset pointing at it."""
-    vendor = desk_server.config["vendor"]
-    desk_server.reset()
-    monkeypatch.setenv("SUPPORT_API_BASE_URL", desk_server.url)
-    for name, value in desk_credentials(vendor, CLIENT_ID, CLIENT_SECRET).items():
-        monkeypatch.setenv(name, value)
-    return desk_server, dataclasses.replace(settings, vendor=vendor, api=preset(vendor))
+    return point_at_desk(desk_server, settings, monkeypatch)
 
 
 def truth(settings: Settings, server: SandboxServer, resource: str) -> list[dict[str, Any]]:
