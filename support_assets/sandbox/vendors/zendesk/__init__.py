@@ -158,15 +158,9 @@ class Zendesk:
         except export.Invalid as exc:
             body = orjson.dumps({"error": exc.code, "description": str(exc)})
             return 400, [*JSON, *self._limits(sandbox)], body
-        grant = faults.budget.take() if faults.budget is not None else None
-        if grant is not None and not grant.allowed:
-            sandbox.stats.fault("rate_budget")
-            return self._throttled(sandbox, grant.reset, grant)
-        if faults.active:
-            url = f"GET {path}?{urlencode(sorted(pairs))}"
-            failure = await self._faults(sandbox, query, url, grant)
-            if failure is not None:
-                return failure
+        grant, failure = await self._admit(sandbox, query, path, pairs)
+        if failure is not None:
+            return failure
         page = export.tickets_page if resource == "tickets" else export.events_page
         return 200, [*JSON, *self._limits(sandbox, grant=grant)], page(sandbox, query, app.url)
 
@@ -175,22 +169,33 @@ class Zendesk:
     ) -> Response:
         """`deleted_tickets`: one page of the trash, through the faults the exports get."""
         sandbox = app.sandbox
-        faults = sandbox.faults
-        grant = faults.budget.take() if faults.budget is not None else None
-        if grant is not None and not grant.allowed:
-            sandbox.stats.fault("rate_budget")
-            return self._throttled(sandbox, grant.reset, grant)
-        if faults.active:
-            url = f"GET {path}?{urlencode(sorted(pairs))}"
-            failure = await self._faults(sandbox, None, url, grant)
-            if failure is not None:
-                return failure
+        grant, failure = await self._admit(sandbox, None, path, pairs)
+        if failure is not None:
+            return failure
         try:
             body = deleted.page(sandbox, scope["query_string"], app.url)
         except export.Invalid as exc:
             body = orjson.dumps({"error": exc.code, "description": str(exc)})
             return 400, [*JSON, *self._limits(sandbox)], body
         return 200, [*JSON, *self._limits(sandbox, grant=grant)], body
+
+    async def _admit(
+        self,
+        sandbox: "Sandbox",
+        query: export.Query | None,
+        path: str,
+        pairs: list[tuple[str, str]],
+    ) -> tuple[Grant | None, Response | None]:
+        """The rate budget's grant and the active faults, for any listing: a failure, or None."""
+        faults = sandbox.faults
+        grant = faults.budget.take() if faults.budget is not None else None
+        if grant is not None and not grant.allowed:
+            sandbox.stats.fault("rate_budget")
+            return grant, self._throttled(sandbox, grant.reset, grant)
+        if faults.active:
+            url = f"GET {path}?{urlencode(sorted(pairs))}"
+            return grant, await self._faults(sandbox, query, url, grant)
+        return grant, None
 
     def truth(self, sandbox: "Sandbox", resource: str) -> bytes:
         """Every ticket, or every comment with its `ticket_id`, in the export's shape and order."""
