@@ -276,3 +276,21 @@ def point_at_desk(
     for name, value in desk_credentials(vendor, CLIENT_ID, CLIENT_SECRET).items():
         monkeypatch.setenv(name, value)
     return server, dataclasses.replace(settings, vendor=vendor, api=preset(vendor))
+
+
+@contextlib.contextmanager
+def desk_emulator(vendor: str, tickets: int, comments: int, seed: int) -> Iterator[Any]:
+    """A desk's emulator with the demo's credentials and data age, for a module's tests."""
+    from support_assets.demo import data_anchor
+    from support_assets.sandbox import SandboxServer
+
+    with SandboxServer(
+        tickets=tickets,
+        comments=comments,
+        seed=seed,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        vendor=vendor,
+        anchor=data_anchor(vendor),
+    ) as server:
+        yield server

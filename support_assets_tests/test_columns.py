@@ -9,18 +9,16 @@ import pytest
 from dlt.common.schema.utils import dlt_id_column, dlt_load_id_column
 
 from support_assets.definitions import build_definitions
-from support_assets.demo import data_anchor
 from support_assets.pipeline import support_pipeline
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
 from support_assets.source.columns import NAMING, columns_of
 from support_assets.source.vendors import preset
 from support_assets_tests.helpers import (
-    CLIENT_ID,
-    CLIENT_SECRET,
     COMMENTS,
     SEED,
     TICKETS,
+    desk_emulator,
     failure_message,
     materialize,
     point_at_desk,
@@ -37,15 +35,7 @@ DLT_OWN = {
 
 @pytest.fixture(scope="module", params=VENDORS)
 def desk_server(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
-    with SandboxServer(
-        tickets=TICKETS,
-        comments=COMMENTS,
-        seed=SEED,
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        vendor=request.param,
-        anchor=data_anchor(request.param),
-    ) as server:
+    with desk_emulator(request.param, TICKETS, COMMENTS, SEED) as server:
         yield server
 
 

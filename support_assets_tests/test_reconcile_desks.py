@@ -5,15 +5,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from support_assets.demo import data_anchor
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
 from support_assets_tests.helpers import (
-    CLIENT_ID,
-    CLIENT_SECRET,
     COMMENTS,
     SEED,
     TICKETS,
+    desk_emulator,
     failure_message,
     materialize,
     point_at_desk,
@@ -35,15 +33,7 @@ REQUESTS = {"zendesk": 1, "freshdesk": 2, "helpscout": 1 + 11 + 1}
 
 @pytest.fixture(scope="module", params=list(FINDS_PURGED))
 def desk_server(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
-    with SandboxServer(
-        tickets=TICKETS,
-        comments=COMMENTS,
-        seed=SEED,
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        vendor=request.param,
-        anchor=data_anchor(request.param),
-    ) as server:
+    with desk_emulator(request.param, TICKETS, COMMENTS, SEED) as server:
         yield server
 
 
