@@ -26,6 +26,22 @@ def test_vendor_without_a_total_pages_until_an_empty_page(
     assert api_env.stats()["requests"]["GET /v1/tickets"] == {"200": 4}
 
 
+def test_the_last_pages_before_an_empty_page_reach_the_warehouse_when_read_in_parts(
+    api_env: SandboxServer, settings: Settings
+) -> None:
+    # Time parts are read on threads: the reader has not yet learnt that the last page with
+    # records was the last (it takes the empty page's answer, held up here) when the loader
+    # takes that page. The records batched so far must still be written when the parts end.
+    api_env.set_faults({"name": "latency", "ms": 50})
+    no_total = dataclasses.replace(settings, api=ApiNames(total_path=None))
+
+    assert materialize(no_total).success
+
+    assert warehouse_rows(settings, "select count(*) from support.support_tickets") == [(TICKETS,)]
+    comments = len(api_env.truth("comments"))
+    assert warehouse_rows(settings, "select count(*) from support.ticket_comments") == [(comments,)]
+
+
 def test_a_page_size_parameter_set_empty_is_never_sent(
     api_env: SandboxServer, settings: Settings
 ) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import dlt
 from dlt.extract.resource import DltResource
-from dlt.sources.helpers.rest_client.client import RESTClient
+from dlt.sources.helpers.rest_client.client import PageData, RESTClient
 from dlt.sources.rest_api.config_setup import create_response_hooks
 
 from support_assets.source.connection import Connection
@@ -164,6 +164,10 @@ class PartReader:
             while True:
                 kind, part, item = self._queue.get()
                 if kind == _DONE:
+                    # The steps after the paginator keep pages until one says it is the
+                    # last (`ArrowPages` batches them): a part's reader has moved on by the
+                    # time its page is taken here, so no page says so reliably. This one does.
+                    yield _window_read()
                     return
                 if kind == _FAILED:
                     raise _naming_part(item, self.name, part)
@@ -269,6 +273,17 @@ class _Planner:
     def read_apart(self, parts: list[tuple[dt.datetime, dt.datetime]]) -> None:
         """Hand the parts to the reader, the last of a tail's parts being the new tail."""
         self.reader.read_apart(parts, self.tail, self.total)
+
+
+class _NoMorePages:
+    """The paginator of `_window_read`'s page: nothing follows it."""
+
+    has_next_page = False
+
+
+def _window_read() -> PageData[Any]:
+    """An empty page that ends the window, as an empty last page ends a sequential read."""
+    return PageData([], request=None, response=None, paginator=_NoMorePages(), auth=None)  # type: ignore[arg-type]
 
 
 def _naming_part(exc: BaseException, resource: str, part: str) -> BaseException:
