@@ -155,3 +155,23 @@ def test_a_429_pauses_every_worker_of_every_run_until_it_passes(sandbox: Sandbox
     assert after["arrived"] - refused["answered"] >= 0.8
     held = sum(run.telemetry.held_wait_s for run in runs)
     assert held > 0 and sum(run.telemetry.retry_after_wait_s for run in runs) >= 1
+
+
+def test_a_429_that_leaves_an_advertised_budget_unspent_holds_only_its_own_request(
+    sandbox: SandboxServer,
+) -> None:
+    # The desk advertises an ample budget on every answer; a share of the pages still meets
+    # a 429 with a Retry-After and no word of the budget (a proxy's, an endpoint's own).
+    runs = [connect(sandbox.url, CLIENT_ID, CLIENT_SECRET, retry=FAST) for _ in range(2)]
+    for run in runs:
+        run.auth.bearer()
+    sandbox.set_faults(
+        {"name": "rate_budget", "per_minute": 60000, "window": 60},
+        {"name": "rate_limit", "ratio": 0.3, "burst": 1, "retry_after": 1},
+    )
+
+    run_workers(runs, per_worker=5, workers_each=2)
+
+    assert sum(run.telemetry.rate_limited for run in runs) >= 2
+    # Only the request that got each 429 waited it; nobody was held by another's.
+    assert sum(run.telemetry.held_wait_s for run in runs) == 0

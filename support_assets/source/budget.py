@@ -12,8 +12,12 @@ slot first (`acquire`) and shows it each answer (`observe`). The budget paces th
   (Zendesk outside its list endpoints, Freshdesk, Help Scout) is not slowed while budget
   is left; once it is spent, requests go one per `60 / limit` seconds until an answer
   shows budget again or a 429 says how long to wait;
-- a 429's wait (`pause`) holds every worker until it passes, not only the one that got
-  it: the others would meet the same 429;
+- a 429 that spends the desk's budget (`spent_by`) holds every worker until its wait
+  passes (`pause`), not only the one that got it: the others would meet the same 429. A
+  desk that advertises its budget says so on the 429 (what is left: 0); a 429 from such a
+  desk that says budget is left, or says nothing of it, is that request's own (a proxy, an
+  endpoint's own limit, a fault): only that request waits, and the others go on. From a
+  desk that has never advertised a budget, every 429 is taken as the budget's;
 - `SUPPORT_MAX_REQUESTS_PER_MINUTE` caps the rate for desks that advertise nothing, as a
   smooth token bucket of one token (one request every `60 / cap` seconds) rather than a
   burst and then a minute's stall.
@@ -80,6 +84,7 @@ class RateBudget:
         self._paused_until = 0.0  # nor before this (a 429's wait)
         self._advertised_s = 0.0  # spacing from the desk's advertised budget
         self._in_flight = 0
+        self._advertises = False  # whether any answer has said what is left
 
     @property
     def interval(self) -> float:
@@ -134,6 +139,19 @@ class RateBudget:
             self._paused_until = max(self._paused_until, until)
             return until
 
+    def spent_by(self, response: requests.Response) -> bool:
+        """Whether a 429 is the desk's whole budget spent (every worker waits; see the module).
+
+        Pausing every worker for a 429 that was not the budget's would stall the run once
+        per such answer (a share of the requests, each pausing all of them for its wait);
+        not pausing for one that was would send every other worker into the same wall.
+        """
+        remaining = _number(response.headers, self.headers.remaining)
+        if remaining is not None:
+            return remaining <= 0
+        with self._lock:
+            return not self._advertises
+
     def release(self) -> None:
         """A request ended without an answer (a connection error): it spent no budget we know."""
         with self._lock:
@@ -149,9 +167,12 @@ class RateBudget:
             self._in_flight = max(0, self._in_flight - 1)
             now = self._clock()
             if remaining is None:
-                # The desk says nothing (or stopped saying): nothing to pace to.
-                self._advertised_s = 0.0
+                # The desk says nothing, or stopped saying: nothing to pace to. A 429 of
+                # another cause that says nothing leaves the pace the desk set.
+                if not (response.status_code == 429 and self._advertises):
+                    self._advertised_s = 0.0
                 return
+            self._advertises = True
             # Requests sent but not answered yet spend budget this answer may not count.
             left = remaining - self._in_flight
             if reset is not None:

@@ -77,7 +77,8 @@ class RetryingSession(SharedInRun, requests.Session):
     Retrying happens around each attempt's `send`, below dlt's REST client, so a retried
     page is invisible to pagination: dlt sees one response per page. Every attempt first
     takes a slot from the desk's rate budget and shows it the answer (`budget.py`); a 429
-    pauses the budget, so every worker waits it out, not only the one that got it.
+    that spends the budget pauses it, so every worker waits it out, not only the one that
+    got it.
     """
 
     def __init__(
@@ -289,9 +290,9 @@ class RetryingSession(SharedInRun, requests.Session):
                 f"{self.policy.max_wait:.0f}s (SUPPORT_MAX_RETRY_WAIT): not retrying early. "
                 "Run again later or raise SUPPORT_MAX_RETRY_WAIT."
             )
-        if response is not None and response.status_code == 429:
-            # Every worker waits this 429 out; this one sleeps it below, so it is not
-            # held by the pause it set.
+        if response is not None and response.status_code == 429 and self.budget.spent_by(response):
+            # Every worker waits a spent budget's 429 out; this one sleeps it below, so it
+            # is not held by the pause it set.
             until = self.budget.pause(asked)
             self._local.covered = max(until, getattr(self._local, "covered", 0.0))
         # Retry-After: 0 still backs off, so a busy server cannot make us burn every attempt.

@@ -208,3 +208,35 @@ def test_one_budget_per_desk_shared_by_runs_in_the_process() -> None:
     assert budget_for("https://acme.zendesk.com:8443") is not first
     assert budget_for("http://acme.zendesk.com") is not first
     assert desk_key("http://127.0.0.1:8765/v1") == "http://127.0.0.1:8765"
+
+
+@pytest.mark.parametrize(
+    ("headers", "everyone"),
+    [
+        ({"X_RateLimit_Remaining": "0"}, True),  # the desk says its budget is spent
+        ({"X_RateLimit_Remaining": "37"}, False),  # budget left: this request's own limit
+        ({}, False),  # says nothing, from a desk that advertises: not the budget's
+    ],
+)
+def test_a_429_pauses_everyone_only_when_it_spends_the_desks_budget(
+    headers: dict[str, str], everyone: bool
+) -> None:
+    budget = RateBudget(headers=BudgetHeaders())
+    budget.acquire(Recorder())
+    budget.observe(answer(X_RateLimit_Remaining="40", X_RateLimit_Reset="20"))
+    paced = budget.interval
+
+    assert budget.spent_by(answer(429, Retry_After="1", **headers)) is everyone
+    # A 429 that says nothing of the budget leaves the pace the desk advertised.
+    budget.acquire(Recorder())
+    budget.observe(answer(429, Retry_After="1"))
+    assert budget.interval == paced
+
+
+def test_every_429_spends_the_budget_of_a_desk_that_never_advertised_one() -> None:
+    budget = RateBudget()
+    budget.acquire(Recorder())
+    budget.observe(answer())
+
+    assert budget.spent_by(answer(429, Retry_After="1"))
+    assert budget.spent_by(answer(429, Retry_After="1", X_RateLimit_Remaining="0"))
