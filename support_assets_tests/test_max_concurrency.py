@@ -16,6 +16,7 @@ from support_assets.pipeline.progress import RECORDS_TOTAL
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings, SettingsError
 from support_assets.source.contract import MAX_CONCURRENCY
+from support_assets.source.parts import READERS_PER_SLOT
 from support_assets.source.vendors import preset
 from support_assets_tests.helpers import (
     CLIENT_ID,
@@ -106,9 +107,11 @@ def test_a_large_window_read_in_parts_costs_about_a_page_per_part_more(
     assert materialize(settings).success
 
     assert compare(settings, api_env, "tickets", "support_tickets") == CLEAN
-    # 30 pages in 4 parts (one per reader): the window's first page, then each part's
-    # pages, the last of them partly full, with one record of overlap between pages.
-    assert 30 <= data_requests(api_env)["/v1/tickets"] <= 30 + 1 + 2 * MAX_CONCURRENCY
+    # 30 pages in 8 parts (one per reader, two readers per slot): the window's first page,
+    # then each part's pages, the last of them partly full, with one record of overlap
+    # between pages.
+    readers = READERS_PER_SLOT * MAX_CONCURRENCY
+    assert 30 <= data_requests(api_env)["/v1/tickets"] <= 30 + 1 + 2 * readers
 
 
 def test_a_part_that_fails_fails_the_run_naming_it_and_commits_nothing(

@@ -2,10 +2,11 @@
 
 A desk that filters by a window (`since` and `before`: the reference contract's offset
 pages) can be read in parts: `[start, end)` split into sub-windows, each read on its own
-thread by its own no-loss paginator, with its own offsets, rereads and page check. The
-parts are planned adaptively: the first page of a part reports its total, and a part with
-more than its share of pages is split again, so data crowded into recent weeks still
-spreads over the readers instead of leaving one reading while the others idle.
+thread (two per concurrency slot, `READERS_PER_SLOT`) by its own no-loss paginator, with
+its own offsets, rereads and page check. The parts are planned adaptively: the first page
+of a part reports its total, and a part with more than its share of pages is split again,
+so data crowded into recent weeks still spreads over the readers instead of leaving one
+reading while the others idle.
 
 "Part" is not "slice": a slice is a window the Dagster side commits as one load; the parts
 of a window are read in one load and committed together, so a part that fails fails the
@@ -37,6 +38,10 @@ from support_assets.source.timestamps import format_ts
 
 # Parts a window may be split into at once (as many as the sequential slices had).
 MAX_PARTS = 64
+# Readers per request the run may have in flight (`max_concurrency`). A reader waiting out
+# a retry's backoff (a 5xx, a 429 that is its own) holds no concurrency slot, so a spare
+# reader sends in its place: the slots stay busy, the bound on the wire is unchanged.
+READERS_PER_SLOT = 2
 _PAGE, _FAILED, _DONE = "page", "failed", "done"
 
 
@@ -69,7 +74,7 @@ def parted_resource(entry: Mapping[str, Any], connection: Connection) -> DltReso
         data_selector=endpoint["data_selector"],
         paginator=endpoint["paginator"],
         check=endpoint["response_actions"][0],
-        workers=connection.max_concurrency,
+        workers=READERS_PER_SLOT * connection.max_concurrency,
         query=lambda lower, upper: {since_param: convert(lower), before_param: convert(upper)},
     )
 
