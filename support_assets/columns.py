@@ -8,7 +8,14 @@ it the UI takes each column's description from here onto the materialization's s
 import dagster as dg
 
 from support_assets.settings import Settings
-from support_assets.source.columns import DESKS, ENDPOINTS, NAMING, columns_of, preset_of
+from support_assets.source.columns import (
+    DESKS,
+    ENDPOINTS,
+    NAMING,
+    columns_of,
+    hashed_description,
+    preset_of,
+)
 from support_assets.source.contract import COMMENTS_RESOURCE, TICKETS_RESOURCE
 
 WHAT_OF = {TICKETS_RESOURCE: "Tickets", COMMENTS_RESOURCE: "Ticket comments"}
@@ -55,7 +62,7 @@ def column_schema(settings: Settings, resource: str) -> dg.TableSchema:
         name = NAMING.normalize_identifier(rule.path[0])
         if rule.applies_to(resource) and len(rule.path) == 1 and name in columns:
             what = columns[name][1]
-            columns[name] = ("text", f"Keyed hash (HMAC-SHA256, hex) of: {what}")
+            columns[name] = ("text", hashed_description(what))
     if settings.history == "scd2":
         columns.update(HISTORY_COLUMNS)
     return dg.TableSchema(

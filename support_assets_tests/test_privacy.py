@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from support_assets.pipeline import support_pipeline
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings, SettingsError
 from support_assets.source.privacy import keyed_hash, parse_rules
@@ -133,6 +134,11 @@ def test_excluded_and_hashed_customer_data_is_in_no_file_log_event_or_table(
         "join support.support_tickets t on t.requester_id = c.author_id",
     )[0][0]
     assert joined == len({keyed_hash(SALT, a) for a in authors} & set(loaded.values())) > 0
+    # dlt's schema, as the destination keeps it, describes the hash, not the raw value.
+    reader = support_pipeline(private, tmp_path / "reader")
+    reader.sync_destination()
+    stored = reader.default_schema.get_table_columns("support_tickets")
+    assert stored["requester_id"]["description"].startswith("Keyed hash (HMAC-SHA256, hex) of:")
 
 
 def test_the_scan_finds_the_canaries_when_nothing_is_excluded(

@@ -26,9 +26,11 @@ from dlt.sources.rest_api.typing import RESTAPIConfig
 from support_assets.source.arrow import ArrowPages
 from support_assets.source.auth import NoCredentials
 from support_assets.source.columns import (
+    NAMING,
     DescribeColumns,
     ForgetParentHints,
     descriptions_of,
+    hashed_description,
 )
 from support_assets.source.config import retry_policy_of, seed_config, to_dlt_config
 from support_assets.source.connection import Connection, connect
@@ -183,7 +185,12 @@ def support_source(
         )
         resource.add_step(pages, insert_at=1)
         # After dlt's incremental step (its placement): describes the fields kept rows hold.
-        resource.add_step(DescribeColumns(resource, descriptions_of(api, resource.name)))
+        descriptions = descriptions_of(api, resource.name)
+        for name in customer_data.hashed_columns(resource.name) if customer_data else ():
+            column = NAMING.normalize_identifier(name)
+            if column in descriptions:
+                descriptions[column] = hashed_description(descriptions[column])
+        resource.add_step(DescribeColumns(resource, descriptions))
         if child:
             resource.add_step(ForgetParentHints(), insert_at=1)
         if customer_data:
@@ -210,7 +217,14 @@ def settle_columns(
         columns.pop(name, None)  # the contract's hint would create the column, empty
     hashed = customer_data.hashed_columns(resource.name)
     if hashed:
-        resource.apply_hints(columns={name: {"data_type": "text"} for name in hashed})
+        # A hashed column holds text, described as the hash of what the desk sent.
+        texts = descriptions_of(api, resource.name)
+        hints: dict[str, Any] = {}
+        for name in hashed:
+            hints[name] = {"data_type": "text"}
+            if (column := NAMING.normalize_identifier(name)) in texts:
+                hints[name]["description"] = hashed_description(texts[column])
+        resource.apply_hints(columns=hints)
     if customer_data.versions:
         full_refresh = window is not None and window.end == OPEN_END
         keep_history(resource, api.primary_key, full_refresh)

@@ -157,6 +157,11 @@ def descriptions_of(api: ApiNames, resource: str) -> dict[str, str]:
     return {name: text for name, (_, text) in columns_of(api, resource).items()}
 
 
+def hashed_description(text: str) -> str:
+    """A hashed column's description: it holds a keyed hash of what the desk sent, not that."""
+    return f"Keyed hash (HMAC-SHA256, hex) of: {text}"
+
+
 def described_hints(
     hints: Mapping[str, dict[str, Any]], api: ApiNames, resource: str
 ) -> dict[str, dict[str, Any]]:
