@@ -161,7 +161,7 @@ def test_a_429_that_leaves_an_advertised_budget_unspent_holds_only_its_own_reque
     sandbox: SandboxServer,
 ) -> None:
     # The desk advertises an ample budget on every answer; a share of the pages still meets
-    # a 429 with a Retry-After and no word of the budget (a proxy's, an endpoint's own).
+    # a 429 with a Retry-After whose headers show budget left (an endpoint's own limit).
     runs = [connect(sandbox.url, CLIENT_ID, CLIENT_SECRET, retry=FAST) for _ in range(2)]
     for run in runs:
         run.auth.bearer()

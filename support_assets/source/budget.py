@@ -12,12 +12,11 @@ slot first (`acquire`) and shows it each answer (`observe`). The budget paces th
   (Zendesk outside its list endpoints, Freshdesk, Help Scout) is not slowed while budget
   is left; once it is spent, requests go one per `60 / limit` seconds until an answer
   shows budget again or a 429 says how long to wait;
-- a 429 that spends the desk's budget (`spent_by`) holds every worker until its wait
-  passes (`pause`), not only the one that got it: the others would meet the same 429. A
-  desk that advertises its budget says so on the 429 (what is left: 0); a 429 from such a
-  desk that says budget is left, or says nothing of it, is that request's own (a proxy, an
-  endpoint's own limit, a fault): only that request waits, and the others go on. From a
-  desk that has never advertised a budget, every 429 is taken as the budget's;
+- a 429 holds every worker until its wait passes (`pause`), not only the one that got it:
+  the others would meet the same 429. Unless the 429 says the budget is not spent
+  (`spent_by`: what is left above 0, as on an endpoint's own limit, Zendesk's exports'
+  say, or a proxy's): then it is that request's own, only it waits, and the others go on.
+  A 429 that says nothing of the budget is taken as the budget's;
 - `SUPPORT_MAX_REQUESTS_PER_MINUTE` caps the rate for desks that advertise nothing, as a
   smooth token bucket of one token (one request every `60 / cap` seconds) rather than a
   burst and then a minute's stall.
@@ -84,7 +83,7 @@ class RateBudget:
         self._paused_until = 0.0  # nor before this (a 429's wait)
         self._advertised_s = 0.0  # spacing from the desk's advertised budget
         self._in_flight = 0
-        self._advertises = False  # whether any answer has said what is left
+        self._advertises = False  # whether an answer has said what is left (`observe`)
 
     @property
     def interval(self) -> float:
@@ -140,17 +139,24 @@ class RateBudget:
             return until
 
     def spent_by(self, response: requests.Response) -> bool:
-        """Whether a 429 is the desk's whole budget spent (every worker waits; see the module).
+        """Whether a 429 is the desk's budget spent (every worker waits; see the module).
+
+        Only an explicit "budget left" makes it one request's own: Freshdesk's and Help
+        Scout's 429 headers are not documented, and a budget 429 that says nothing must
+        still stop everyone.
 
         Pausing every worker for a 429 that was not the budget's would stall the run once
         per such answer (a share of the requests, each pausing all of them for its wait);
         not pausing for one that was would send every other worker into the same wall.
         """
         remaining = _number(response.headers, self.headers.remaining)
-        if remaining is not None:
-            return remaining <= 0
+        return remaining is None or remaining <= 0
+
+    def forget_advertising(self) -> None:
+        """Other header names: what the old ones said of the desk no longer applies."""
         with self._lock:
-            return not self._advertises
+            self._advertises = False
+            self._advertised_s = 0.0
 
     def release(self) -> None:
         """A request ended without an answer (a connection error): it spent no budget we know."""
@@ -231,7 +237,9 @@ def budget_for(
             budget = _BUDGETS[key] = RateBudget(max_per_minute, headers)
         else:
             budget.max_per_minute = max_per_minute
-            budget.headers = headers or BudgetHeaders()
+            if (headers or BudgetHeaders()) != budget.headers:
+                budget.headers = headers or BudgetHeaders()
+                budget.forget_advertising()
         return budget
 
 

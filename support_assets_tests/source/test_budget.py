@@ -215,10 +215,10 @@ def test_one_budget_per_desk_shared_by_runs_in_the_process() -> None:
     [
         ({"X_RateLimit_Remaining": "0"}, True),  # the desk says its budget is spent
         ({"X_RateLimit_Remaining": "37"}, False),  # budget left: this request's own limit
-        ({}, False),  # says nothing, from a desk that advertises: not the budget's
+        ({}, True),  # says nothing: taken as the budget's, whatever the desk said before
     ],
 )
-def test_a_429_pauses_everyone_only_when_it_spends_the_desks_budget(
+def test_a_429_holds_only_its_own_request_when_it_says_budget_is_left(
     headers: dict[str, str], everyone: bool
 ) -> None:
     budget = RateBudget(headers=BudgetHeaders())
@@ -233,10 +233,13 @@ def test_a_429_pauses_everyone_only_when_it_spends_the_desks_budget(
     assert budget.interval == paced
 
 
-def test_every_429_spends_the_budget_of_a_desk_that_never_advertised_one() -> None:
-    budget = RateBudget()
+def test_new_header_names_forget_what_the_old_ones_said() -> None:
+    budget = budget_for("http://desk.example:8080", headers=BudgetHeaders())
     budget.acquire(Recorder())
-    budget.observe(answer())
+    budget.observe(answer(X_RateLimit_Remaining="40", X_RateLimit_Reset="20"))
+    assert budget.interval > 0
 
-    assert budget.spent_by(answer(429, Retry_After="1"))
-    assert budget.spent_by(answer(429, Retry_After="1", X_RateLimit_Remaining="0"))
+    renamed = BudgetHeaders(remaining="X-Rate-Limit-Remaining", reset=None, limit=None)
+    assert budget_for("http://desk.example:8080", headers=renamed) is budget
+    assert budget.interval == 0
+    assert budget.spent_by(answer(429, X_RateLimit_Remaining="40"))  # not its name any more
