@@ -102,12 +102,13 @@ class ArrowPages(ItemTransform[Any, Any]):
         """Collect pages into a batch; pass the batch on when full or when paging ends."""
         if not isinstance(item, list):
             return item
-        response = getattr(item, "response", None)
-        self._page_starts.append((len(self._records), getattr(response, "request", None)))
+        if item:  # an empty page (the end of paging) holds no record and is no page of data
+            response = getattr(item, "response", None)
+            self._page_starts.append((len(self._records), getattr(response, "request", None)))
+            self._pages += 1
         if self.renamed:
             item = [self._rename(record) for record in item]
         self._records.extend(item)
-        self._pages += 1
         # The page carries its paginator (dlt's PageData), which has already decided
         # whether another page follows; anything else is passed on at once.
         paginator = getattr(item, "paginator", None)

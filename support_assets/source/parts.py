@@ -11,8 +11,8 @@ reading while the others idle.
 "Part" is not "slice": a slice is a window the Dagster side commits as one load; the parts
 of a window are read in one load and committed together, so a part that fails fails the
 resource (naming the part), dlt loads nothing and the cursor stays. Pages reach dlt through
-a queue of `max_concurrency` pages: a reader that runs ahead of the loader waits, and
-memory holds at most a page per reader plus the queue. dlt's incremental step keeps the
+a queue of a page per reader: a reader that runs ahead of the loader waits, and memory
+holds at most a page per reader plus the queue. dlt's incremental step keeps the
 largest cursor it sees, so pages arriving out of time order move the cursor correctly.
 
 Desks without an upper-bound parameter (Zendesk, Freshdesk, Help Scout) have no parts:
@@ -40,8 +40,16 @@ from support_assets.source.timestamps import format_ts
 MAX_PARTS = 64
 # Readers per request the run may have in flight (`max_concurrency`). A reader waiting out
 # a retry's backoff (a 5xx, a 429 that is its own) holds no concurrency slot, so a spare
-# reader sends in its place: the slots stay busy, the bound on the wire is unchanged.
+# reader sends in its place: the slots stay busy, the bound on the wire is unchanged. At
+# concurrency 1 one reader reads the window whole, in order, as a sequential reader does.
 READERS_PER_SLOT = 2
+
+
+def readers_for(max_concurrency: int) -> int:
+    """Reader threads for a run's `max_concurrency` (see `READERS_PER_SLOT`)."""
+    return 1 if max_concurrency <= 1 else READERS_PER_SLOT * max_concurrency
+
+
 _PAGE, _FAILED, _DONE = "page", "failed", "done"
 
 
@@ -74,7 +82,7 @@ def parted_resource(entry: Mapping[str, Any], connection: Connection) -> DltReso
         data_selector=endpoint["data_selector"],
         paginator=endpoint["paginator"],
         check=endpoint["response_actions"][0],
-        workers=READERS_PER_SLOT * connection.max_concurrency,
+        workers=readers_for(connection.max_concurrency),
         query=lambda lower, upper: {since_param: convert(lower), before_param: convert(upper)},
     )
 
