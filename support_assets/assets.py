@@ -33,6 +33,9 @@ POOL = "support_api"
 # On `support_full_refresh_job`: a run's tags come with it however it is launched, while
 # a partitioned job's default config reaches only the launches that ask for it.
 FULL_REFRESH_TAG = "support/full_refresh"
+# Metadata key (SUPPORT_HISTORY=scd2): every version a table holds; `dagster/row_count`
+# counts the current ones.
+VERSIONS = "versions"
 
 
 class SupportTranslator(DagsterDltTranslator):
@@ -159,7 +162,9 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
                 context.log.info(f"{back} comments of tickets that came back are unmarked.")
             # Counted under the guards: another process can take the file between the load's
             # commit and these reads, and that is a retried step, not a failed run.
-            row_counts = {table: row_count(load.pipeline, table) for table in tables}
+            history = settings.history == "scd2"
+            row_counts = {table: row_count(load.pipeline, table, history) for table in tables}
+            versions = {table: row_count(load.pipeline, table) for table in tables if history}
             cursors_after = stored_cursors(load.pipeline, settings.api)
             changes = slices.changes
         elapsed = time.monotonic() - started
@@ -175,6 +180,8 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
                     **slices.metadata(),
                     **progress.metadata(table),
                     "dagster/row_count": dg.MetadataValue.int(row_counts[table]),
+                    # With history: every version stored, current and retired.
+                    **({VERSIONS: dg.MetadataValue.int(versions[table])} if history else {}),
                     # dagster-dlt names the dlt schema where the dataset belongs.
                     "dagster/table_name": f"{settings.dataset}.{table}",
                     SCHEMA_CHANGES: dg.MetadataValue.json(

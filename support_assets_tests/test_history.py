@@ -4,6 +4,7 @@ import dataclasses
 
 import pytest
 
+from support_assets.assets import VERSIONS
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
 from support_assets_tests.helpers import TICKETS, materialize, warehouse_rows
@@ -73,6 +74,14 @@ def test_a_ticket_moved_new_open_solved_over_three_refreshes_has_three_contiguou
     total = warehouse_rows(history, "select count(*) from support.support_tickets")[0][0]
     assert total == TICKETS + 2
     assert current(history, "ticket_comments") == len(api_env.truth("comments"))
+    # The row count a reader sees is the current versions'; all of them are noted beside.
+    tickets = next(
+        m.materialization.metadata
+        for m in result.get_asset_materialization_events()
+        if m.asset_key.path[-1] == "support_tickets"
+    )
+    assert tickets["dagster/row_count"].value == TICKETS
+    assert tickets[VERSIONS].value == TICKETS + 2
 
 
 def test_a_full_refresh_with_history_retires_a_purged_ticket_instead_of_deleting_it(

@@ -7,12 +7,13 @@ from typing import Any
 import dlt
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.common.pipeline import LoadInfo
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.destinations.exceptions import DatabaseTerminalException, DatabaseUndefinedRelation
 from dlt.destinations.sql_client import SqlClientBase
 
 from support_assets.pipeline import support_pipeline
 from support_assets.settings import Settings
 from support_assets.source.contract import SOURCE_NAME, ApiNames
+from support_assets.source.history import VALID_TO
 from support_assets.source.timestamps import aware
 
 
@@ -71,9 +72,21 @@ def qualified(pipeline: dlt.Pipeline, table: str) -> str:
         return client.make_qualified_table_name(table)
 
 
-def row_count(pipeline: dlt.Pipeline, table: str) -> int:
-    """Rows in a dataset table; 0 when it does not exist yet."""
-    return int(query_scalar(pipeline, f"select count(*) from {qualified(pipeline, table)}") or 0)
+def row_count(pipeline: dlt.Pipeline, table: str, current_only: bool = False) -> int:
+    """Rows in a dataset table; 0 when it does not exist yet.
+
+    `current_only` (history kept): the current versions, one per record the desk serves,
+    which is what `dagster/row_count` means to a reader of the table; `versions` says the rest.
+    """
+    name = qualified(pipeline, table)
+    if current_only:
+        try:
+            return int(
+                query_scalar(pipeline, f"select count(*) from {name} where {VALID_TO} is null") or 0
+            )
+        except DatabaseTerminalException:
+            pass  # a table kept before history was turned on has no ranges: every row counts
+    return int(query_scalar(pipeline, f"select count(*) from {name}") or 0)
 
 
 def stored_cursors(pipeline: dlt.Pipeline, api: ApiNames) -> dict[str, dt.datetime]:
@@ -154,5 +167,5 @@ class Warehouse:
         """A data table's current rows, aliased: with history kept, its current versions."""
         table = self.table(name)
         if self.settings.history == "scd2":
-            return f"(select * from {table} where _dlt_valid_to is null) as {alias}"
+            return f"(select * from {table} where {VALID_TO} is null) as {alias}"
         return f"{table} as {alias}"
