@@ -1,12 +1,18 @@
 """The reconcile: records purged at the desk are marked (or removed), comments follow."""
 
 import dataclasses
+import datetime as dt
+from pathlib import Path
 
 import dagster as dg
+import dlt
 import duckdb
 import pytest
 
 from support_assets.definitions import build_definitions
+from support_assets.pipeline import support_pipeline
+from support_assets.reconcile.listing import Listing
+from support_assets.reconcile.marks import apply
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings, SettingsError
 from support_assets_tests.helpers import failure_message, materialize, warehouse_rows
@@ -19,7 +25,7 @@ def reconcile(settings: Settings) -> dg.ExecuteInProcessResult:
     return job.execute_in_process(raise_on_error=False)
 
 
-def marked(settings: Settings, table: str) -> set[int]:
+def marked(settings: Settings, table: str) -> set[object]:
     return {
         row[0]
         for row in warehouse_rows(
@@ -222,3 +228,30 @@ def test_rejected_credentials_change_nothing_and_the_secret_stays_out_of_the_mes
     logs = "".join(str(e.message) for e in result.all_events)
     assert "wrong-secret-value" not in logs
     assert not column_exists(settings, "support_tickets", "_deleted_at")
+
+
+def test_a_desk_with_text_ids_is_reconciled_by_the_same_ids(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # A desk of the user's own whose ids are strings: the warehouse holds text ids, and the
+    # listing's ids are compared by their text, not turned into integers.
+    pipeline = support_pipeline(settings, tmp_path / "seed")
+    tickets = [{"id": f"T-{n}", "updated_at": "2026-01-01T00:00:00Z"} for n in range(3)]
+    comments = [
+        {"id": f"C-{n}", "ticket_id": f"T-{n}", "updated_at": "2026-01-01T00:00:00Z"}
+        for n in range(3)
+    ]
+    pipeline.run(
+        [
+            dlt.resource(tickets, name="support_tickets", primary_key="id"),
+            dlt.resource(comments, name="ticket_comments", primary_key="id"),
+        ]
+    )
+    live = Listing("live", frozenset({"T-0", "T-2"}), "GET /v1/tickets")
+
+    outcome = apply(pipeline, settings, live, dt.datetime(2026, 2, 1, tzinfo=dt.UTC))
+
+    assert outcome is not None
+    assert outcome.marked == {"support_tickets": 1, "ticket_comments": 1}
+    assert marked(settings, "support_tickets") == {"T-1"}
+    assert marked(settings, "ticket_comments") == {"C-1"}

@@ -30,10 +30,17 @@ class Listing:
     """The desk's answer: which tickets exist (`live`) or which it deleted (`deleted`)."""
 
     kind: str
-    ids: frozenset[int]
+    # The ids as text (`record_key`): the contract's and the presets' ids are integers, a
+    # desk of the user's own may use strings; either compares with the warehouse's alike.
+    ids: frozenset[str]
     # What was asked, for the run's log and metadata.
     listed: str
     requests: int = 0
+
+
+def record_key(value: object) -> str:
+    """An id as the listing and the warehouse both spell it: `17` and `"17"` are one ticket."""
+    return str(value)
 
 
 def list_tickets(settings: Settings, connection: Connection) -> Listing:
@@ -57,7 +64,7 @@ def list_tickets(settings: Settings, connection: Connection) -> Listing:
     return Listing(kind, ids, listed, connection.telemetry.requests - before)
 
 
-def _live_ids(settings: Settings, connection: Connection) -> frozenset[int]:
+def _live_ids(settings: Settings, connection: Connection) -> frozenset[str]:
     """Every ticket id from SUPPORT_START_DATE on, then again every one changed meanwhile.
 
     The load's paginators end a read at the desk's clock when it starts: a ticket updated
@@ -76,30 +83,30 @@ def _live_ids(settings: Settings, connection: Connection) -> frozenset[int]:
     return frozenset(ids)
 
 
-def _ids_in(connection: Connection, window: LoadWindow) -> Iterator[int]:
+def _ids_in(connection: Connection, window: LoadWindow) -> Iterator[str]:
     """The ids of the tickets resource's pages (Arrow tables or dicts), nothing stored."""
     key = connection.api.primary_key
     source = support_source(connection=connection, window=window)
     for item in source.resources[TICKETS_RESOURCE]:
         for page in item if isinstance(item, list) else [item]:
             if hasattr(page, "column"):
-                yield from (int(i) for i in page.column(key).to_pylist() if i is not None)
+                yield from (record_key(i) for i in page.column(key).to_pylist() if i is not None)
             elif isinstance(page, dict) and page.get(key) is not None:
-                yield int(page[key])
+                yield record_key(page[key])
 
 
-def _zendesk_trash(connection: Connection) -> Iterator[int]:
+def _zendesk_trash(connection: Connection) -> Iterator[str]:
     """Zendesk's deleted tickets, by cursor pagination, 100 a page (its maximum)."""
     url: str | None = connection.base_url.rstrip("/") + ZENDESK_TRASH
     params: dict[str, Any] | None = {"page[size]": 100}
     while url:
         body = _get(connection, url, params).json()
-        yield from (int(ticket["id"]) for ticket in body.get("deleted_tickets") or [])
+        yield from (record_key(ticket["id"]) for ticket in body.get("deleted_tickets") or [])
         has_more = (body.get("meta") or {}).get("has_more")
         url, params = ((body.get("links") or {}).get("next") if has_more else None), None
 
 
-def _freshdesk_filtered(settings: Settings, connection: Connection) -> Iterator[int]:
+def _freshdesk_filtered(settings: Settings, connection: Connection) -> Iterator[str]:
     """Freshdesk's deleted and spam tickets, following each list's `Link` header.
 
     Without `updated_since` the list holds only the last 30 days' tickets.
@@ -116,7 +123,7 @@ def _freshdesk_filtered(settings: Settings, connection: Connection) -> Iterator[
         }
         while url:
             response = _get(connection, url, params)
-            yield from (int(ticket["id"]) for ticket in _records(response.json()))
+            yield from (record_key(ticket["id"]) for ticket in _records(response.json()))
             url, params = response.links.get("next", {}).get("url"), None
 
 

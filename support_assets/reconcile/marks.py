@@ -16,7 +16,7 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.sql_client import SqlClientBase
 
 from support_assets.pipeline.warehouse import column_of
-from support_assets.reconcile.listing import Listing
+from support_assets.reconcile.listing import Listing, record_key
 from support_assets.settings import Settings
 from support_assets.source.contract import COMMENTS_RESOURCE, TICKETS_RESOURCE
 
@@ -63,20 +63,18 @@ def apply(
             return None
         comment_columns = _columns(client, comments)
         _refuse_history(ticket_columns | (comment_columns or set()))
-        stored = {
-            int(ident): marked
-            for ident, marked in client.execute_sql(
-                f"select {pk}, {_marked(ticket_columns)} from {tickets}"
-            )
-            or []
-        }
+        rows = client.execute_sql(f"select {pk}, {_marked(ticket_columns)} from {tickets}") or []
+        # By the id's text, to compare with the listing; the statements get the stored value.
+        stored = {record_key(ident): marked for ident, marked in rows}
+        as_stored = {record_key(ident): ident for ident, _ in rows}
         if listing.kind == "live" and stored and not listing.ids:
             raise EmptyListing(
                 f"{listing.listed} listed no ticket while the warehouse holds {len(stored)}: "
                 "refusing to mark them all. Nothing was changed; check SUPPORT_TICKETS_PATH, "
                 "SUPPORT_TICKETS_PARAMS and SUPPORT_START_DATE."
             )
-        changes = _changes(stored, listing)
+        keys = _changes(stored, listing)
+        changes = Changes([as_stored[k] for k in keys.gone], [as_stored[k] for k in keys.back])
         empty: dict[str, int] = {TICKETS_RESOURCE: 0, COMMENTS_RESOURCE: 0}
         marked, unmarked, removed = dict(empty), dict(empty), dict(empty)
         with client.begin_transaction():
@@ -124,11 +122,11 @@ def unmark_comments_of_live_tickets(pipeline: dlt.Pipeline, settings: Settings) 
 class Changes:
     """Stored ticket ids the desk no longer has (marked already or not), and ones it has again."""
 
-    gone: list[int]
-    back: list[int]
+    gone: list[Any]
+    back: list[Any]
 
 
-def _changes(stored: dict[int, bool], listing: Listing) -> Changes:
+def _changes(stored: dict[str, bool], listing: Listing) -> Changes:
     """What the listing says of the stored tickets (`stored`: id -> marked already)."""
     if listing.kind == "live":
         gone = [i for i in stored if i not in listing.ids]
@@ -145,7 +143,7 @@ def _each(
     client: SqlClientBase[Any],
     statement: str,
     column: str,
-    ids: Sequence[int],
+    ids: Sequence[Any],
     *args: object,
     unmarked: bool | None = None,
 ) -> int:
@@ -164,7 +162,7 @@ def _each(
     return done
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+def _chunks(ids: Sequence[Any]) -> Iterable[Sequence[Any]]:
     return (ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK))
 
 
