@@ -126,7 +126,7 @@ class PartReader:
 
     # --- the planner the part paginators call -----------------------------------------
 
-    def parts_for(self, total: int, parent_total: int | None) -> int:
+    def parts_for(self, total: int, parent_total: int | None, alone: bool = False) -> int:
         """Split a part holding more than its share of pages; see the module.
 
         The whole window's total sets the share: the pages each reader would read if they
@@ -135,6 +135,11 @@ class PartReader:
         A part still holding nearly all of its parent's records is not split again in
         time (its records sit closer together than any split resolves: a bulk update's
         second), unless it is above `window_pages`, the sequential reader's bound.
+
+        `alone`: the tail, which starts once every other part is read. Read whole, it
+        would keep one reader busy at the end of the run while the others idle (a share
+        of the window, hundreds of pages at the large scale); so it is spread over every
+        reader, its own last part the new tail, until that is small.
         """
         pages = -(-total // self.template.limit)
         with self._lock:
@@ -142,12 +147,11 @@ class PartReader:
                 self._part_pages = max(2, min(self._part_pages, -(-pages // self.workers)))
             share = self._part_pages
         over_bound = pages > self.template.window_pages
-        if not over_bound and (
-            pages <= 2 * self.workers
-            or (parent_total is not None and total * 10 > parent_total * 9)
-        ):
+        crowded = parent_total is not None and total * 10 > parent_total * 9
+        if not over_bound and (pages <= 2 * self.workers or crowded):
             return 1
-        return 1 if pages <= share else min(MAX_PARTS, -(-pages // share))
+        by_share = 1 if pages <= share else min(MAX_PARTS, -(-pages // share))
+        return max(by_share, min(MAX_PARTS, self.workers)) if alone and not crowded else by_share
 
     def read_apart(
         self, parts: list[tuple[dt.datetime, dt.datetime]], tail: bool, parent_total: int
@@ -279,9 +283,9 @@ class _Planner:
         self.total = 0
 
     def parts_for(self, total: int) -> int:
-        """As the reader plans it, knowing what the parent held."""
+        """As the reader plans it, knowing what the parent held and whether it is the tail."""
         self.total = total
-        return self.reader.parts_for(total, self.parent_total)
+        return self.reader.parts_for(total, self.parent_total, alone=self.tail)
 
     def read_apart(self, parts: list[tuple[dt.datetime, dt.datetime]]) -> None:
         """Hand the parts to the reader, the last of a tail's parts being the new tail."""
