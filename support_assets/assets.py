@@ -17,8 +17,8 @@ from support_assets.pipeline.progress import ProgressReporter
 from support_assets.pipeline.slices import SliceLoader
 from support_assets.pipeline.warehouse import (
     SCHEMA_CHANGES,
+    count_rows,
     drop_unread_rows,
-    row_count,
     stored_cursors,
 )
 from support_assets.reconcile.marks import unmark_comments_of_live_tickets
@@ -163,8 +163,8 @@ def build_support_assets(settings: Settings) -> dg.AssetsDefinition:
             # Counted under the guards: another process can take the file between the load's
             # commit and these reads, and that is a retried step, not a failed run.
             history = settings.history == "scd2"
-            row_counts = {table: row_count(load.pipeline, table, history) for table in tables}
-            versions = {table: row_count(load.pipeline, table) for table in tables if history}
+            row_counts = count_rows(load.pipeline, tables, current_only=history)
+            versions = count_rows(load.pipeline, tables) if history else {}
             cursors_after = stored_cursors(load.pipeline, settings.api)
             changes = slices.changes
         elapsed = time.monotonic() - started

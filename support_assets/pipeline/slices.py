@@ -26,13 +26,14 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from dlt.destinations.sql_client import SqlClientBase
 from dlt.extract.source import DltSource
 
 from support_assets.partitions import RunPlan
 from support_assets.pipeline.history import close_superseded_versions
 from support_assets.pipeline.load import SupportLoad
 from support_assets.pipeline.resume import CursorMove, Marker, ResumeMark, stored_marker, window_key
-from support_assets.pipeline.warehouse import column_of, qualified, query_scalar, schema_changes
+from support_assets.pipeline.warehouse import column_of, scalar_of, schema_changes
 from support_assets.settings import Settings
 from support_assets.source import support_source
 from support_assets.source.connection import Connection
@@ -214,37 +215,40 @@ class SliceLoader:
         """Records the window likely holds, from the warehouse; None when it knows nothing.
 
         A bounded window's own rows when it holds some; an incremental's, the rows of the
-        equal span before its start; else the table's density over its whole range.
+        equal span before its start; else the table's density over its whole range. One
+        SQL client for every question: each opening resolves dlt's destination
+        configuration and opens the database again, which an idle refresh would feel.
         """
         whole = end - start
         reference = (start - whole, start) if self.moves_cursor else (start, end)
         estimate: int | None = None
-        for resource in self.top_level:
-            count = self._count(resource, *reference)
-            if count is None:
-                continue
-            if count == 0:
-                count = self._density(resource, whole)
-            estimate = (estimate or 0) + count
+        with self.load.pipeline.sql_client() as client:
+            for resource in self.top_level:
+                count = self._count(client, resource, *reference)
+                if count is None:
+                    continue
+                if count == 0:
+                    count = self._density(client, resource, whole)
+                estimate = (estimate or 0) + count
         return estimate
 
-    def _count(self, table: str, start: dt.datetime, end: dt.datetime) -> int | None:
-        pipeline = self.load.pipeline
+    def _count(
+        self, client: SqlClientBase[Any], table: str, start: dt.datetime, end: dt.datetime
+    ) -> int | None:
         column = column_of(self.settings.api.cursor_of(table))
-        value = query_scalar(
-            pipeline,
-            f"select count(*) from {qualified(pipeline, table)} where {column} >= "
-            f"'{start.isoformat()}' and {column} < '{end.isoformat()}'",
+        value = scalar_of(
+            client,
+            f"select count(*) from {client.make_qualified_table_name(table)} where {column} "
+            f">= '{start.isoformat()}' and {column} < '{end.isoformat()}'",
         )
         return None if value is None else int(value)
 
-    def _density(self, table: str, span: dt.timedelta) -> int:
-        pipeline = self.load.pipeline
+    def _density(self, client: SqlClientBase[Any], table: str, span: dt.timedelta) -> int:
         column = column_of(self.settings.api.cursor_of(table))
-        name = qualified(pipeline, table)
-        rows = query_scalar(pipeline, f"select count(*) from {name}") or 0
-        seconds = query_scalar(
-            pipeline,
+        name = client.make_qualified_table_name(table)
+        rows = scalar_of(client, f"select count(*) from {name}") or 0
+        seconds = scalar_of(
+            client,
             f"select extract(epoch from max({column})) - extract(epoch from min({column})) "
             f"from {name}",
         )

@@ -7,7 +7,7 @@ from typing import Any
 import dlt
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.common.pipeline import LoadInfo
-from dlt.destinations.exceptions import DatabaseTerminalException, DatabaseUndefinedRelation
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.sql_client import SqlClientBase
 
 from support_assets.pipeline import support_pipeline
@@ -72,21 +72,32 @@ def qualified(pipeline: dlt.Pipeline, table: str) -> str:
         return client.make_qualified_table_name(table)
 
 
-def row_count(pipeline: dlt.Pipeline, table: str, current_only: bool = False) -> int:
-    """Rows in a dataset table; 0 when it does not exist yet.
+def count_rows(
+    pipeline: dlt.Pipeline, tables: list[str], current_only: bool = False
+) -> dict[str, int]:
+    """Rows in each dataset table (0 for one that does not exist yet), on one SQL client.
 
     `current_only` (history kept): the current versions, one per record the desk serves,
-    which is what `dagster/row_count` means to a reader of the table; `versions` says the rest.
+    which is what `dagster/row_count` means to a reader of the table; `versions` says the
+    rest. A table kept before history was turned on has no ranges: every row counts.
     """
-    name = qualified(pipeline, table)
-    if current_only:
-        try:
-            return int(
-                query_scalar(pipeline, f"select count(*) from {name} where {VALID_TO} is null") or 0
-            )
-        except DatabaseTerminalException:
-            pass  # a table kept before history was turned on has no ranges: every row counts
-    return int(query_scalar(pipeline, f"select count(*) from {name}") or 0)
+    counts: dict[str, int] = {}
+    with pipeline.sql_client() as client:
+        for table in tables:
+            name = client.make_qualified_table_name(table)
+            ranged = current_only and VALID_TO in _columns_of(client, name)
+            where = f" where {VALID_TO} is null" if ranged else ""
+            counts[table] = int(scalar_of(client, f"select count(*) from {name}{where}") or 0)
+    return counts
+
+
+def _columns_of(client: SqlClientBase[Any], name: str) -> set[str]:
+    """A table's column names (none when it does not exist), without failing a statement."""
+    try:
+        with client.execute_query(f"select * from {name} where 1 = 0") as cursor:
+            return {str(d[0]) for d in cursor.description}
+    except DatabaseUndefinedRelation:
+        return set()
 
 
 def stored_cursors(pipeline: dlt.Pipeline, api: ApiNames) -> dict[str, dt.datetime]:
