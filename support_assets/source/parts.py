@@ -84,6 +84,7 @@ def parted_resource(entry: Mapping[str, Any], connection: Connection) -> DltReso
         check=endpoint["response_actions"][0],
         workers=readers_for(connection.max_concurrency),
         query=lambda lower, upper: {since_param: convert(lower), before_param: convert(upper)},
+        paced=lambda: connection.session.budget.interval > 0,
     )
 
     def read_window(
@@ -110,6 +111,7 @@ class PartReader:
         check: PageCheck,
         workers: int,
         query: Callable[[Any, Any], dict[str, Any]],
+        paced: Callable[[], bool] = lambda: False,
     ) -> None:
         self.name = name
         self.client = client
@@ -120,6 +122,9 @@ class PartReader:
         self.check = check
         self.workers = workers
         self.query = query
+        # Whether the desk's rate budget sets the pace now: then readers cannot go faster,
+        # and a part more only costs its extra request out of that budget.
+        self.paced = paced
         self.parts_read = 0  # parts started in this run, for tests and benchmarks
         self._part_pages = paginator.window_pages
         self._lock = threading.Lock()
@@ -138,8 +143,9 @@ class PartReader:
 
         `alone`: the tail, which starts once every other part is read. Read whole, it
         would keep one reader busy at the end of the run while the others idle (a share
-        of the window, hundreds of pages at the large scale); so it is spread over every
-        reader, its own last part the new tail, until that is small.
+        of the window, up to `window_pages` pages); so it is spread over every reader, its
+        own last part the new tail, until that is small. Not while the desk's budget sets
+        the pace (`paced`): each part costs a request of that budget, and gains nothing.
         """
         pages = -(-total // self.template.limit)
         with self._lock:
@@ -151,7 +157,8 @@ class PartReader:
         if not over_bound and (pages <= 2 * self.workers or crowded):
             return 1
         by_share = 1 if pages <= share else min(MAX_PARTS, -(-pages // share))
-        return max(by_share, min(MAX_PARTS, self.workers)) if alone and not crowded else by_share
+        spread = alone and not crowded and not self.paced()
+        return max(by_share, min(MAX_PARTS, self.workers)) if spread else by_share
 
     def read_apart(
         self, parts: list[tuple[dt.datetime, dt.datetime]], tail: bool, parent_total: int

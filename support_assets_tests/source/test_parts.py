@@ -8,7 +8,7 @@ import pytest
 from support_assets.source.parts import MAX_PARTS, PartReader, readers_for
 
 
-def reader(workers: int, window_pages: int = 50) -> PartReader:
+def reader(workers: int, window_pages: int = 50, paced: bool = False) -> PartReader:
     template: Any = SimpleNamespace(limit=100, window_pages=window_pages)
     return PartReader(
         name="ticket_comments",
@@ -20,6 +20,7 @@ def reader(workers: int, window_pages: int = 50) -> PartReader:
         check=None,  # type: ignore[arg-type]
         workers=workers,
         query=lambda lower, upper: {},
+        paced=lambda: paced,
     )
 
 
@@ -51,3 +52,10 @@ def test_the_tail_read_last_is_spread_over_every_reader_until_it_is_small() -> N
 def test_no_more_parts_than_the_cap(workers: int) -> None:
     planner = reader(workers=workers, window_pages=10)
     assert planner.parts_for(10_000_000, parent_total=None, alone=True) <= MAX_PARTS
+
+
+def test_the_tail_is_not_spread_while_the_desks_budget_sets_the_pace() -> None:
+    # Readers cannot outrun the budget, and each part costs a request of it.
+    planner = reader(workers=16, window_pages=500, paced=True)
+    planner.parts_for(500_000, parent_total=None)
+    assert planner.parts_for(25_000, parent_total=500_000, alone=True) == 1
