@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from support_assets.source.parts import MAX_PARTS, PartReader, readers_for
+from support_assets.source.budget import RateBudget
+from support_assets.source.parts import MAX_PARTS, PartReader, budget_paces, readers_for
 
 
 def reader(workers: int, window_pages: int = 50, paced: bool = False) -> PartReader:
@@ -59,3 +60,10 @@ def test_the_tail_is_not_spread_while_the_desks_budget_sets_the_pace() -> None:
     planner = reader(workers=16, window_pages=500, paced=True)
     planner.parts_for(500_000, parent_total=None)
     assert planner.parts_for(25_000, parent_total=500_000, alone=True) == 1
+
+
+def test_a_budget_paces_when_it_spaces_requests_as_a_vendors_plan_does() -> None:
+    assert not budget_paces(RateBudget())  # nothing advertised, no cap
+    assert budget_paces(RateBudget(max_per_minute=700))  # Zendesk's plan: 86 ms apart
+    # An advertised budget far above what a run sends: microseconds apart, no pace.
+    assert not budget_paces(RateBudget(max_per_minute=10_000_000))

@@ -49,7 +49,7 @@ from support_assets.source.timestamps import format_ts, parse_ts
 
 
 class PartPlanner(Protocol):
-    """Who reads the slices of a split window apart, at once (see `source/parts.py`)."""
+    """Who reads the slices of a split window apart, at once (see `source/parts/`)."""
 
     def parts_for(self, total: int) -> int:
         """Into how many parts a window of `total` records is split (1: read it whole)."""

@@ -34,21 +34,27 @@ from dlt.sources.rest_api.config_setup import create_response_hooks
 from support_assets.source.connection import Connection
 from support_assets.source.page_check import PageCheck
 from support_assets.source.paginators.offset import WindowedOffsetPaginator
+from support_assets.source.parts.plan import (
+    MAX_PARTS,
+    PACED_INTERVAL_S,
+    READERS_PER_SLOT,
+    PartPlan,
+    budget_paces,
+    readers_for,
+)
 from support_assets.source.timestamps import format_ts
 
-# Parts a window may be split into at once (as many as the sequential slices had).
-MAX_PARTS = 64
-# Readers per request the run may have in flight (`max_concurrency`). A reader waiting out
-# a retry's backoff (a 5xx, a 429 that is its own) holds no concurrency slot, so a spare
-# reader sends in its place: the slots stay busy, the bound on the wire is unchanged. At
-# concurrency 1 one reader reads the window whole, in order, as a sequential reader does.
-READERS_PER_SLOT = 2
-
-
-def readers_for(max_concurrency: int) -> int:
-    """Reader threads for a run's `max_concurrency` (see `READERS_PER_SLOT`)."""
-    return 1 if max_concurrency <= 1 else READERS_PER_SLOT * max_concurrency
-
+__all__ = [
+    "MAX_PARTS",
+    "PACED_INTERVAL_S",
+    "READERS_PER_SLOT",
+    "PartPlan",
+    "PartReader",
+    "budget_paces",
+    "has_parts",
+    "parted_resource",
+    "readers_for",
+]
 
 _PAGE, _FAILED, _DONE = "page", "failed", "done"
 
@@ -84,7 +90,7 @@ def parted_resource(entry: Mapping[str, Any], connection: Connection) -> DltReso
         check=endpoint["response_actions"][0],
         workers=readers_for(connection.max_concurrency),
         query=lambda lower, upper: {since_param: convert(lower), before_param: convert(upper)},
-        paced=lambda: connection.session.budget.interval > 0,
+        paced=lambda: budget_paces(connection.session.budget),
     )
 
     def read_window(
@@ -122,43 +128,20 @@ class PartReader:
         self.check = check
         self.workers = workers
         self.query = query
-        # Whether the desk's rate budget sets the pace now: then readers cannot go faster,
-        # and a part more only costs its extra request out of that budget.
-        self.paced = paced
+        self.plan = PartPlan(
+            limit=paginator.limit,
+            window_pages=paginator.window_pages,
+            workers=workers,
+            paced=paced,
+        )
         self.parts_read = 0  # parts started in this run, for tests and benchmarks
-        self._part_pages = paginator.window_pages
         self._lock = threading.Lock()
 
     # --- the planner the part paginators call -----------------------------------------
 
     def parts_for(self, total: int, parent_total: int | None, alone: bool = False) -> int:
-        """Split a part holding more than its share of pages; see the module.
-
-        The whole window's total sets the share: the pages each reader would read if they
-        spread evenly, never more than `window_pages`. A window of no more than two pages
-        per reader is read whole: a split costs a request per part, more than it saves.
-        A part still holding nearly all of its parent's records is not split again in
-        time (its records sit closer together than any split resolves: a bulk update's
-        second), unless it is above `window_pages`, the sequential reader's bound.
-
-        `alone`: the tail, which starts once every other part is read. Read whole, it
-        would keep one reader busy at the end of the run while the others idle (a share
-        of the window, up to `window_pages` pages); so it is spread over every reader, its
-        own last part the new tail, until that is small. Not while the desk's budget sets
-        the pace (`paced`): each part costs a request of that budget, and gains nothing.
-        """
-        pages = -(-total // self.template.limit)
-        with self._lock:
-            if parent_total is None and self.workers > 1:
-                self._part_pages = max(2, min(self._part_pages, -(-pages // self.workers)))
-            share = self._part_pages
-        over_bound = pages > self.template.window_pages
-        crowded = parent_total is not None and total * 10 > parent_total * 9
-        if not over_bound and (pages <= 2 * self.workers or crowded):
-            return 1
-        by_share = 1 if pages <= share else min(MAX_PARTS, -(-pages // share))
-        spread = alone and not crowded and not self.paced()
-        return max(by_share, min(MAX_PARTS, self.workers)) if spread else by_share
+        """Into how many parts a part of `total` records is split (see `PartPlan`)."""
+        return self.plan.parts_for(total, parent_total, alone)
 
     def read_apart(
         self, parts: list[tuple[dt.datetime, dt.datetime]], tail: bool, parent_total: int
