@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pytest
 
-from support_assets.demo import data_anchor, desk_credentials
+from support_assets.demo import desk_credentials
 from support_assets.pipeline.progress import RECORDS_TOTAL
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings, SettingsError
@@ -24,6 +24,7 @@ from support_assets_tests.helpers import (
     COMMENTS,
     SEED,
     TICKETS,
+    desk_emulator,
     failure_message,
     materialize,
     warehouse_rows,
@@ -137,15 +138,7 @@ def test_a_part_that_fails_fails_the_run_naming_it_and_commits_nothing(
 
 @pytest.fixture(scope="module")
 def freshdesk() -> Iterator[SandboxServer]:
-    with SandboxServer(
-        tickets=TICKETS,
-        comments=COMMENTS,
-        seed=SEED,
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        vendor="freshdesk",
-        anchor=data_anchor("freshdesk"),
-    ) as server:
+    with desk_emulator("freshdesk", TICKETS, COMMENTS, SEED) as server:
         yield server
 
 

@@ -14,9 +14,9 @@ slot first (`acquire`) and shows it each answer (`observe`). The budget paces th
   shows budget again or a 429 says how long to wait;
 - a 429 holds every worker until its wait passes (`pause`), not only the one that got it:
   the others would meet the same 429. Unless the 429 says the budget is not spent
-  (`spent_by`: what is left above 0, as on an endpoint's own limit, Zendesk's exports'
-  say, or a proxy's): then it is that request's own, only it waits, and the others go on.
-  A 429 that says nothing of the budget is taken as the budget's;
+  (`spent_by`: what is left is above 0, as when an endpoint's own limit refuses, such as
+  Zendesk's exports' 10 a minute, or a proxy does): then it is that request's own, only
+  it waits, and the others go on. A 429 that says nothing of the budget is the budget's;
 - `SUPPORT_MAX_REQUESTS_PER_MINUTE` caps the rate for desks that advertise nothing, as a
   smooth token bucket of one token (one request every `60 / cap` seconds) rather than a
   burst and then a minute's stall.
