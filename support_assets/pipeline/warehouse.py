@@ -85,19 +85,19 @@ def count_rows(
     with pipeline.sql_client() as client:
         for table in tables:
             name = client.make_qualified_table_name(table)
-            ranged = current_only and VALID_TO in _columns_of(client, name)
+            ranged = current_only and VALID_TO in (table_columns(client, name) or ())
             where = f" where {VALID_TO} is null" if ranged else ""
             counts[table] = int(scalar_of(client, f"select count(*) from {name}{where}") or 0)
     return counts
 
 
-def _columns_of(client: SqlClientBase[Any], name: str) -> set[str]:
-    """A table's column names (none when it does not exist), without failing a statement."""
+def table_columns(client: SqlClientBase[Any], name: str) -> set[str] | None:
+    """A table's column names, None when it does not exist, without failing a statement."""
     try:
         with client.execute_query(f"select * from {name} where 1 = 0") as cursor:
             return {str(d[0]) for d in cursor.description}
     except DatabaseUndefinedRelation:
-        return set()
+        return None
 
 
 def stored_cursors(pipeline: dlt.Pipeline, api: ApiNames) -> dict[str, dt.datetime]:

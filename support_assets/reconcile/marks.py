@@ -12,10 +12,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import dlt
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.sql_client import SqlClientBase
 
-from support_assets.pipeline.warehouse import column_of
+from support_assets.pipeline.warehouse import column_of, table_columns
 from support_assets.reconcile.listing import Listing, record_key
 from support_assets.settings import Settings
 from support_assets.source.contract import COMMENTS_RESOURCE, TICKETS_RESOURCE
@@ -58,10 +57,10 @@ def apply(
     with pipeline.sql_client() as client:
         tickets = client.make_qualified_table_name(TICKETS_RESOURCE)
         comments = client.make_qualified_table_name(COMMENTS_RESOURCE)
-        ticket_columns = _columns(client, tickets)
+        ticket_columns = table_columns(client, tickets)
         if ticket_columns is None:
             return None
-        comment_columns = _columns(client, comments)
+        comment_columns = table_columns(client, comments)
         _refuse_history(ticket_columns | (comment_columns or set()))
         rows = client.execute_sql(f"select {pk}, {_marked(ticket_columns)} from {tickets}") or []
         # By the id's text, to compare with the listing; the statements get the stored value.
@@ -109,7 +108,7 @@ def unmark_comments_of_live_tickets(pipeline: dlt.Pipeline, settings: Settings) 
     with pipeline.sql_client() as client:
         tickets = client.make_qualified_table_name(TICKETS_RESOURCE)
         comments = client.make_qualified_table_name(COMMENTS_RESOURCE)
-        if any(DELETED_AT not in (_columns(client, t) or ()) for t in (tickets, comments)):
+        if any(DELETED_AT not in (table_columns(client, t) or ()) for t in (tickets, comments)):
             return 0  # never reconciled: nothing is marked
         rows = client.execute_sql(
             f"update {comments} set {DELETED_AT} = null where {DELETED_AT} is not null and "
@@ -164,15 +163,6 @@ def _each(
 
 def _chunks(ids: Sequence[Any]) -> Iterable[Sequence[Any]]:
     return (ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK))
-
-
-def _columns(client: SqlClientBase[Any], table: str) -> set[str] | None:
-    """The table's column names; None when it does not exist."""
-    try:
-        with client.execute_query(f"select * from {table} where 1 = 0") as cursor:
-            return {str(d[0]) for d in cursor.description}
-    except DatabaseUndefinedRelation:
-        return None
 
 
 def _marked(columns: set[str]) -> str:
