@@ -19,7 +19,6 @@ import dagster as dg
 import pytest
 import requests
 
-from support_assets.demo import data_anchor
 from support_assets.sandbox import SandboxServer
 from support_assets.settings import Settings
 from support_assets.source.auth import SupportOAuth2
@@ -29,6 +28,7 @@ from support_assets_tests.helpers import (
     COMMENTS,
     SEED,
     TICKETS,
+    desk_emulator,
     failure_message,
     materialize,
 )
@@ -145,15 +145,7 @@ def desk_servers() -> Iterator[Callable[[str], SandboxServer]]:
         def server(vendor: str) -> SandboxServer:
             if vendor not in servers:
                 servers[vendor] = stack.enter_context(
-                    SandboxServer(
-                        tickets=TICKETS,
-                        comments=COMMENTS,
-                        seed=SEED,
-                        client_id=CLIENT_ID,
-                        client_secret=CLIENT_SECRET,
-                        vendor=vendor,
-                        anchor=data_anchor(vendor),
-                    )
+                    desk_emulator(vendor, TICKETS, COMMENTS, SEED)
                 )
             servers[vendor].reset()
             return servers[vendor]

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+import requests
+
 from support_assets_tests.sandbox.vendor_freshdesk.desk import (
     EPOCH,
     LOADER,
@@ -11,6 +13,19 @@ from support_assets_tests.sandbox.vendor_freshdesk.desk import (
     by_id,
     live,
 )
+
+
+def rate_headers(answers: list[requests.Response]) -> list[tuple[int, str, str, str]]:
+    """Each answer's status and Freshdesk's three rate-limit headers."""
+    return [
+        (
+            r.status_code,
+            r.headers["X-RateLimit-Total"],
+            r.headers["X-RateLimit-Remaining"],
+            r.headers["X-RateLimit-Used-CurrentRequest"],
+        )
+        for r in answers
+    ]
 
 
 def test_every_answer_carries_the_rate_limit_headers(desk: Desk) -> None:
@@ -23,15 +38,7 @@ def test_every_answer_carries_the_rate_limit_headers(desk: Desk) -> None:
     ]
     desk.session.auth = ("wrong", "X")
     answers.append(desk.get(updated_since=EPOCH))
-    headers = [
-        (
-            r.status_code,
-            r.headers["X-RateLimit-Total"],
-            r.headers["X-RateLimit-Remaining"],
-            r.headers["X-RateLimit-Used-CurrentRequest"],
-        )
-        for r in answers
-    ]
+    headers = rate_headers(answers)
     assert headers == [
         (200, "200", "199", "1"),
         (200, "200", "198", "1"),
@@ -110,15 +117,7 @@ def test_rate_budget_counts_credits_and_answers_freshdesks_429(desk: Desk) -> No
         desk.get(f"{TICKETS_PATH}/1/conversations"),
         desk.get(f"{TICKETS_PATH}/1/conversations"),
     ]
-    headers = [
-        (
-            r.status_code,
-            r.headers["X-RateLimit-Total"],
-            r.headers["X-RateLimit-Remaining"],
-            r.headers["X-RateLimit-Used-CurrentRequest"],
-        )
-        for r in answers
-    ]
+    headers = rate_headers(answers)
     assert headers == [
         (200, "5", "2", "3"),
         (200, "5", "1", "1"),
